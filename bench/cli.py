@@ -1,5 +1,217 @@
-"""hpbench command line (placeholder until the CLI lands)."""
+"""The `hpbench` command: one entry point, one sub-command per job.
+
+A user's mistake (a bad file, an unreachable instrument) ends with one clear line and exit
+code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from bench.station import StationError, build_instruments, load_station, sim_station_path
+from instruments.clock import Clock, make_clock
+from instruments.sim.faults import parse_fault_spec
+
+EXIT_BAD_INPUT = 2
 
 
-def main() -> int:
-    return 0
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 1.0 <= value <= 100_000.0:
+        raise argparse.ArgumentTypeError("speed must be between 1 and 100000")
+    return value
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
+def _fault(text: str) -> tuple:
+    try:
+        return parse_fault_spec(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hpbench", description="Heat-pump test bench controller (EN 14511 / EN 14825)."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sim = sub.add_parser("sim", help="run the simulated bench standalone and print its endpoints")
+    sim.add_argument("--speed", type=_speed, default=1.0, help="bench time / wall time (1-100000)")
+    sim.add_argument("--seed", type=int, default=0, help="seed of the sensor noise")
+    sim.add_argument("--endpoints-json", metavar="FILE", help="also write the endpoints as JSON")
+    sim.add_argument(
+        "--fault",
+        type=_fault,
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="inject a fault: role:kind[@after][+duration][:key=value,...] in bench seconds, "
+        "e.g. heat_pump:modbus_exception@60+30:code=6 (repeatable)",
+    )
+    sim.add_argument(
+        "--chamber-baud",
+        type=int,
+        metavar="BAUD",
+        help="give the chamber's tty the line time of a real serial link (e.g. 9600)",
+    )
+    sim.add_argument("--duration", type=_positive, help="stop after this many wall seconds")
+    sim.set_defaults(func=cmd_sim)
+
+    probe = sub.add_parser("probe", help="connect to every instrument and watch its channels")
+    probe.add_argument("--station", metavar="FILE", help="station file (TOML)")
+    probe.add_argument(
+        "--sim",
+        action="store_true",
+        help="start the simulated bench; alone, use its shipped station file",
+    )
+    probe.add_argument("--speed", type=_speed, default=1.0, help="simulator speed (--sim only)")
+    probe.add_argument("--period", type=_positive, default=1.0, help="refresh period, seconds")
+    probe.add_argument("--duration", type=_positive, help="stop after this many seconds")
+    probe.set_defaults(func=cmd_probe)
+
+    scop = sub.add_parser("scop", help="EN 14825 SCOP from a data-sheet file")
+    scop.add_argument("sheet", metavar="SHEET.yaml")
+    scop.add_argument("--json", action="store_true", help="print the figures as JSON")
+    scop.set_defaults(func=cmd_scop)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except StationError as exc:
+        print(f"hpbench {args.command}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _usage(command: str, message: str) -> int:
+    print(f"hpbench {command}: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+@contextlib.contextmanager
+def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Iterator[None]:
+    """SIGINT / SIGTERM end the command cleanly instead of with a traceback."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def _run(coro_factory: Callable[[asyncio.Event], object]) -> int:
+    async def runner() -> int:
+        stop = asyncio.Event()
+        with _stop_on_signals(asyncio.get_running_loop(), stop):
+            return await coro_factory(stop)  # type: ignore[misc]
+
+    return asyncio.run(runner())
+
+
+def write_json_atomically(path: Path, data: object) -> None:
+    """Temporary file in the same directory, fsync, rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    from instruments.sim.bench import SimBench
+
+    clock = make_clock(args.speed)
+
+    async def serve(stop: asyncio.Event) -> int:
+        async with SimBench(clock, seed=args.seed, chamber_baud=args.chamber_baud) as sim:
+            for role, kind, after, duration, params in args.fault:
+                sim.faults.inject(role, kind, after=after, duration=duration, **params)
+            assert sim.endpoints is not None
+            endpoints = sim.endpoints.as_dict()
+            if args.endpoints_json:
+                write_json_atomically(Path(args.endpoints_json), endpoints)
+            for name, address in endpoints.items():
+                print(f"{name:20} {address}", flush=True)
+            print(f"simulated bench running at {clock.speed:g}x; Ctrl-C stops it", flush=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), args.duration)
+        return 0
+
+    return _run(serve)
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from bench.probe import run_probe
+
+    if not (args.station or args.sim):
+        return _usage("probe", "give --station FILE, or --sim for the simulated bench")
+    if args.speed != 1.0 and not args.sim:
+        return _usage("probe", "--speed needs --sim (real hardware runs in real time)")
+    station = load_station(args.station or sim_station_path())
+    clock: Clock = make_clock(args.speed)
+
+    def probe_with(endpoints: dict[str, str] | None) -> int:
+        instruments = build_instruments(station, endpoints)
+        return _run(
+            lambda stop: run_probe(
+                instruments,
+                clock,
+                Console(),
+                period_s=args.period,
+                duration_s=args.duration,
+                stop=stop,
+            )
+        )
+
+    if not args.sim:
+        return probe_with(None)
+
+    from instruments.sim.bench import SimBenchThread
+
+    with SimBenchThread(clock) as endpoints:
+        return probe_with(endpoints.as_dict())
+
+
+def cmd_scop(args: argparse.Namespace) -> int:
+    from bench.metrology.sheet import scop_command
+
+    return scop_command(args.sheet, args.json, sys.stdout)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -151,6 +151,10 @@ class HeatPump(Instrument, Protocol):
 
     async def set_flow_temperature(self, celsius: float) -> None: ...
 
+    async def set_demand(self, percent: float) -> None:
+        """Part-load override as a share of maximum capacity; 0 = follow the set point."""
+        ...
+
     async def write(self, name: str, value: float) -> None:
         """Write any register the model's map declares writable (checked before the wire)."""
         ...

@@ -105,9 +105,9 @@ class FaultInjector:
     def clear(self, role: str | None = None, kind: FaultKind | str | None = None) -> None:
         now = self.clock.now()
         for fault in self.history:
-            if (role is None or fault.role == role) and (kind is None or fault.kind == kind):
-                if fault.active_at(now):
-                    fault.cleared_at = now
+            matches = (role is None or fault.role == role) and (kind is None or fault.kind == kind)
+            if matches and fault.active_at(now):
+                fault.cleared_at = now
 
     def active(self, role: str, kind: FaultKind) -> Fault | None:
         """The fault of this kind acting on `role` now, if any (the latest injected wins)."""

@@ -46,8 +46,9 @@ MAINS_HZ = 50.0
 
 
 @lru_cache(maxsize=4096)
-def _water(prop: str, celsius_decikelvin: int) -> float:
-    return PropsSI(prop, "T", celsius_decikelvin / 100.0 + 273.15, "P", PIPE_PRESSURE_PA, "IF97::Water")
+def _water(prop: str, centi_celsius: int) -> float:
+    kelvin = centi_celsius / 100.0 + 273.15
+    return PropsSI(prop, "T", kelvin, "P", PIPE_PRESSURE_PA, "IF97::Water")
 
 
 def water_density(celsius: float) -> float:

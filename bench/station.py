@@ -1,0 +1,153 @@
+"""The station file (TOML): which driver plays each role, where it is, and what it is.
+
+A station file describes one physical bench. Every instrument entry names its driver and
+address, and carries what a certification result must trace: serial number, calibration due
+date, accuracy. Addresses of the form `sim:<endpoint>` point at the simulated bench and are
+filled in when hpbench starts it (`--sim`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bench.tomlpos import toml_line
+from instruments import registry
+from instruments.base import ROLES, Instrument
+
+SIM_PREFIX = "sim:"
+
+
+class StationError(Exception):
+    """A station file problem; str() is `file:line: field: message`, one per line."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StationInfo(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    lab: str = ""
+    calibration_policy: Literal["warn", "block"] = "warn"
+
+
+class InstrumentEntry(_Strict):
+    driver: str
+    address: str = Field(min_length=1)
+    serial: str = ""
+    timeout_s: float = Field(default=2.0, gt=0, le=60)
+    calibration_due: dt.date | None = None
+    accuracy: dict[str, float] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("driver")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if value not in registry.DRIVERS:
+            raise ValueError(f"unknown driver {value!r}; one of {', '.join(registry.DRIVERS)}")
+        return value
+
+    def calibration_overdue(self, today: dt.date) -> bool:
+        return self.calibration_due is not None and self.calibration_due < today
+
+
+class Station(_Strict):
+    station: StationInfo
+    instruments: dict[str, InstrumentEntry]
+
+    @field_validator("instruments")
+    @classmethod
+    def _roles(cls, value: dict[str, InstrumentEntry]) -> dict[str, InstrumentEntry]:
+        if not value:
+            raise ValueError("no instruments: name at least one of " + ", ".join(ROLES))
+        for role, entry in value.items():
+            if role not in ROLES:
+                raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+            plays = registry.DRIVERS[entry.driver].role
+            if plays != role:
+                raise ValueError(f"{role}: driver {entry.driver!r} drives a {plays}, not a {role}")
+        return value
+
+    @property
+    def uses_sim(self) -> bool:
+        return any(e.address.startswith(SIM_PREFIX) for e in self.instruments.values())
+
+
+def _format_errors(path: str, text: str, error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        loc = [str(p) for p in item["loc"]]
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{path}:{toml_line(text, loc)}: {'.'.join(loc)}: {message}")
+    return "\n".join(lines)
+
+
+def parse_station(text: str, path: str) -> Station:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise StationError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        station = Station.model_validate(raw)
+    except ValidationError as exc:
+        raise StationError(_format_errors(path, text, exc)) from None
+    problems = []
+    for role, entry in station.instruments.items():
+        allowed = registry.driver_options(entry.driver) - {"timeout_s"}
+        for option in entry.options:
+            if option not in allowed:
+                loc = ["instruments", role, "options", option]
+                problems.append(
+                    f"{path}:{toml_line(text, loc)}: {'.'.join(loc)}: driver {entry.driver!r} "
+                    f"takes no option {option!r}; it takes {', '.join(sorted(allowed)) or 'none'}"
+                )
+    if problems:
+        raise StationError("\n".join(problems))
+    return station
+
+
+def load_station(path: str | Path) -> Station:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise StationError(f"{path}: cannot read station file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise StationError(f"{path}: not a text file (UTF-8 expected)") from None
+    return parse_station(text, str(path))
+
+
+def sim_station_path() -> Path:
+    """The station file of the simulated bench, shipped with the package."""
+    return Path(str(resources.files("bench").joinpath("stations/sim.toml")))
+
+
+def resolve_address(address: str, sim_endpoints: dict[str, str] | None) -> str:
+    if not address.startswith(SIM_PREFIX):
+        return address
+    key = address.removeprefix(SIM_PREFIX)
+    if sim_endpoints is None:
+        raise StationError(f"address {address!r} is on the simulated bench: run with --sim")
+    if key not in sim_endpoints:
+        known = ", ".join(sim_endpoints)
+        raise StationError(f"address {address!r}: the simulated bench has only {known}")
+    return sim_endpoints[key]
+
+
+def build_instruments(
+    station: Station, sim_endpoints: dict[str, str] | None = None
+) -> dict[str, Instrument]:
+    """One driver object per role, not yet connected."""
+    built: dict[str, Instrument] = {}
+    for role, entry in station.instruments.items():
+        address = resolve_address(entry.address, sim_endpoints)
+        built[role] = registry.create(
+            entry.driver, role, address, timeout_s=entry.timeout_s, **entry.options
+        )
+    return built

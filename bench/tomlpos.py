@@ -1,0 +1,40 @@
+"""Line numbers for keys of a TOML file, so an error can say `file:line: field: message`.
+
+`tomllib` returns plain dicts without positions; this scans the text for table headers and
+keys, which is all a hand-written configuration file needs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'.]+)\s*=")
+
+
+def _split_dotted(path: str) -> tuple[str, ...]:
+    return tuple(p.strip().strip("\"'") for p in path.split("."))
+
+
+def toml_line(text: str, loc: Sequence[str | int]) -> int:
+    """The line (1-based) where `loc` is defined, or the closest enclosing table; 1 if unknown."""
+    want = tuple(str(p) for p in loc)
+    best_line, best_len = 1, 0
+    table: tuple[str, ...] = ()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if header := _HEADER.match(line):
+            table = _split_dotted(header[1])
+            candidate = table
+        elif key := _KEY.match(line):
+            candidate = table + _split_dotted(key[1])
+        else:
+            continue
+        matched = 0
+        for a, b in zip(candidate, want, strict=False):
+            if a != b:
+                break
+            matched += 1
+        if matched == len(candidate) and matched > best_len:
+            best_line, best_len = number, matched
+    return best_line

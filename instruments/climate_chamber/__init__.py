@@ -1,0 +1,1 @@
+"""Climate chamber drivers (role `climate_chamber`), one module per make."""

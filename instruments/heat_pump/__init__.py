@@ -1,0 +1,1 @@
+"""Heat-pump drivers (the unit under test)."""

@@ -1,0 +1,1 @@
+"""Hydraulic-module drivers (the bench's water-side conditioning and calibrated sensors)."""

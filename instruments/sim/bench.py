@@ -1,0 +1,159 @@
+"""The whole simulated bench: one physics model behind four protocol servers on loopback.
+
+Each server sits behind a `FaultProxy`, and the chamber is also reachable through a real pty, so
+drivers see exactly the endpoints they would see in a lab: a SCPI socket, two Modbus TCP servers
+(plus RTU framing over a socket), an ASCII chamber on TCP and on a tty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from instruments.clock import Clock
+from instruments.sim.espec_server import EspecServer
+from instruments.sim.faults import FaultInjector
+from instruments.sim.modbus_servers import HeatPumpSim, HydraulicModuleSim
+from instruments.sim.model import BenchModel
+from instruments.sim.proxy import FaultProxy, Framing, PtyBridge
+from instruments.sim.scpi_wt310 import Wt310Server
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where each simulated instrument listens, in the address form its driver takes."""
+
+    power_analyser: str
+    heat_pump: str
+    heat_pump_rtu: str
+    hydraulic_module: str
+    climate_chamber: str
+    climate_chamber_tty: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+class SimBench:
+    """Start with `async with SimBench(clock) as sim:`; `sim.endpoints` says where to connect."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        seed: int = 0,
+        faults: FaultInjector | None = None,
+        chamber_baud: int | None = None,
+    ) -> None:
+        self.clock = clock
+        self.chamber_baud = chamber_baud  # line time on the chamber's tty; None: as fast as can be
+        self.faults = faults or FaultInjector(clock)
+        self.model = BenchModel(clock, self.faults, seed=seed)
+        self._servers: list[Any] = []
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+        self.endpoints: Endpoints | None = None
+
+    async def _proxied(self, role: str, port: int, framing: Framing) -> int:
+        proxy = FaultProxy(role, (HOST, port), self.faults, framing=framing)
+        self._closers.append(proxy.stop)
+        return await proxy.start(HOST)
+
+    async def start(self) -> Endpoints:
+        scpi = Wt310Server(self.model, self.faults)
+        espec = EspecServer(self.model, self.faults)
+        heat_pump = HeatPumpSim(self.model, self.faults)
+        hydraulic = HydraulicModuleSim(self.model, self.faults)
+        for server in (scpi, espec, heat_pump, hydraulic):
+            self._closers.append(server.stop)
+        pa_port = await self._proxied("power_analyser", await scpi.start(HOST), "line")
+        ch_port = await self._proxied("climate_chamber", await espec.start(HOST), "line")
+        hp_port = await self._proxied("heat_pump", await heat_pump.start(HOST), "mbap")
+        rtu_port = await self._proxied("heat_pump", await heat_pump.start_rtu(HOST), "raw")
+        hm_port = await self._proxied("hydraulic_module", await hydraulic.start(HOST), "mbap")
+        bridge = PtyBridge((HOST, ch_port), baud=self.chamber_baud)
+        self._closers.append(bridge.stop)
+        tty_path = await bridge.start()
+        self.endpoints = Endpoints(
+            power_analyser=f"TCPIP::{HOST}::{pa_port}::SOCKET",
+            heat_pump=f"tcp://{HOST}:{hp_port}",
+            heat_pump_rtu=f"rtu+socket://{HOST}:{rtu_port}",
+            hydraulic_module=f"tcp://{HOST}:{hm_port}",
+            climate_chamber=f"socket://{HOST}:{ch_port}",
+            climate_chamber_tty=tty_path,
+        )
+        return self.endpoints
+
+    async def stop(self) -> None:
+        for close in reversed(self._closers):
+            # a server that failed to start must not keep the others from closing
+            with contextlib.suppress(Exception):
+                await close()
+        self._closers.clear()
+
+    async def __aenter__(self) -> SimBench:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+class SimBenchThread:
+    """The simulated bench on its own thread and event loop, like hardware beside the engine.
+
+    Used by `hpbench probe --sim`, the benchmarks and tests that want the engine's loop free of
+    simulator work. Fault injection (`self.faults`) is safe from any thread.
+    """
+
+    def __init__(self, clock: Clock, *, seed: int = 0) -> None:
+        self.bench = SimBench(clock, seed=seed)
+        self.faults = self.bench.faults
+        self.model = self.bench.model
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="sim-bench", daemon=True
+        )
+
+    def _call(self, coro: Awaitable[Any]) -> Any:
+        fut: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
+        return fut.result(timeout=30)
+
+    def start(self) -> Endpoints:
+        self._thread.start()
+        try:
+            return self._call(self.bench.start())
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._call(self.bench.stop())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+        self._loop.close()
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        """Run `fn` on the simulator's loop (to touch the model consistently) and return."""
+
+        async def run() -> Any:
+            return fn()
+
+        return self._call(run())
+
+    def __enter__(self) -> Endpoints:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
