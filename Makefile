@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/hpbench probe --sim --speed 60 --duration 8
+	$(BIN)/hpbench run test_plans/demo.yaml --sim --speed 200
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

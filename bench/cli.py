@@ -93,6 +93,19 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--duration", type=_positive, help="stop after this many seconds")
     probe.set_defaults(func=cmd_probe)
 
+    run = sub.add_parser("run", help="run a test plan (headless)")
+    run.add_argument("plan", nargs="?", metavar="PLAN.yaml")
+    run.add_argument("--station", metavar="FILE", help="station file (TOML)")
+    run.add_argument("--sim", action="store_true", help="run on the simulated bench")
+    run.add_argument("--speed", type=_speed, default=1.0, help="time-warp (--sim only)")
+    run.add_argument("--results", default="results", metavar="DIR", help="where runs are written")
+    run.add_argument("--resume", metavar="RUNDIR", help="continue an interrupted run")
+    run.set_defaults(func=cmd_run)
+
+    validate = sub.add_parser("validate", help="check a plan: points, duration, problems")
+    validate.add_argument("plan", metavar="PLAN.yaml")
+    validate.set_defaults(func=cmd_validate)
+
     scop = sub.add_parser("scop", help="EN 14825 SCOP from a data-sheet file")
     scop.add_argument("sheet", metavar="SHEET.yaml")
     scop.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -205,6 +218,26 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
     with SimBenchThread(clock) as endpoints:
         return probe_with(endpoints.as_dict())
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from bench.plan import validate_command
+
+    return validate_command(args.plan, sys.stdout, sys.stderr)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bench.run.cli_run import run_command
+
+    if args.resume and (args.plan or args.station or args.speed != 1.0):
+        return _usage("run", "--resume takes the plan, station and speed the run started with")
+    if not args.resume and not args.plan:
+        return _usage("run", "give a PLAN (or --resume RUNDIR)")
+    if not args.resume and not (args.station or args.sim):
+        return _usage("run", "give --station FILE, or --sim for the simulated bench")
+    if args.speed != 1.0 and not args.sim:
+        return _usage("run", "--speed needs --sim (real hardware runs in real time)")
+    return run_command(args, _run)
 
 
 def cmd_scop(args: argparse.Namespace) -> int:

@@ -35,6 +35,11 @@ class StationInfo(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     lab: str = ""
     calibration_policy: Literal["warn", "block"] = "warn"
+    # the water side, as the capacity formula needs it (STANDARDS.md §3)
+    flow_meter: Literal["inlet", "outlet"] = "inlet"  # where the flow meter sits: rho there
+    water_pressure_pa: float = Field(default=3.0e5, gt=0.5e5, lt=20e5)
+    nominal_voltage_v: float = Field(default=230.0, gt=0)  # the supply the voltage is judged on
+    initial_flow_m3h: float = Field(default=1.6, gt=0, le=20)  # first guess where flow is trimmed
 
 
 class InstrumentEntry(_Strict):

@@ -1,0 +1,276 @@
+"""The run engine: acquisition, sequencer, store and instruments, on one asyncio loop.
+
+The CLI and the TUI are two faces of this one object: they start `run()`, watch `status()`,
+read the frame and event buses, and call `pause / resume / skip / abort`. Nothing here waits on
+a subscriber: frames go to the store (never dropped) and to bounded buses (may drop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bench.connect import close_all, connect_all, reason
+from bench.run.acquisition import Acquisition
+from bench.run.bus import Bus
+from bench.run.commands import Command, SafeState, SetAir, SetHeatPump, SetWater
+from bench.run.frame import Frame
+from bench.run.points import PointSpec
+from bench.run.results import WaterSide, point_results
+from bench.run.sequencer import FINAL, Judgement, Measure, Phase, PointOutcome, Sequencer
+from bench.store import RunStore
+from instruments.base import Instrument, InstrumentError
+from instruments.clock import Clock
+
+COMMAND_ATTEMPTS = 3
+SETTING_ESTIMATE_S = 900.0  # for the ETA only: a typical set phase (ramp and trim)
+
+
+@dataclass(frozen=True)
+class Event:
+    t: float
+    kind: str
+    message: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Status:
+    phase: Phase
+    point_index: int  # 0-based; -1 before the first point
+    point_count: int
+    point_id: str
+    time_in_phase_s: float
+    eta_point_s: float | None
+    eta_plan_s: float | None
+    frames: int
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        instruments: dict[str, Instrument],
+        clock: Clock,
+        points: list[PointSpec],
+        judgement: Judgement,
+        measure: Measure,
+        store: RunStore,
+        water: WaterSide,
+        period_s: float,
+        done_ids: set[str] | None = None,
+        flows_seen: dict[str, float] | None = None,
+        first_seq: int = 0,
+    ) -> None:
+        self.instruments = instruments
+        self.clock = clock
+        self.store = store
+        self.water = water
+        self.frames: Bus[Frame] = Bus()
+        self.events: Bus[Event] = Bus()
+        self.sequencer = Sequencer(
+            points, judgement, measure, self._emit, done_ids=done_ids, flows_seen=flows_seen
+        )
+        self.acquisition = Acquisition(
+            instruments,
+            clock,
+            period_s,
+            self._on_frame,
+            on_event=lambda t, kind, msg: self._emit(t, kind, msg, {}),
+            first_seq=first_seq,
+        )
+        self._commands: asyncio.Queue[Command] = asyncio.Queue()
+        self._finished = asyncio.Event()
+        self._frame_count = 0
+        self.outcomes: list[PointOutcome] = []
+        self.on_point: Callable[[PointOutcome, dict[str, Any]], None] | None = None
+
+    # -- what the faces see ------------------------------------------------------------------
+    def status(self) -> Status:
+        seq, now = self.sequencer, self.clock.now()
+        point = seq.point
+        eta_point = None
+        if point is not None:
+            spec, elapsed = point.spec, now - seq.phase_since
+            eta_point = {
+                Phase.SETTING: SETTING_ESTIMATE_S + spec.equilibrium_s + spec.collection_s,
+                Phase.STABILISING: spec.equilibrium_s + spec.collection_s,
+                Phase.EQUILIBRIUM: max(0.0, spec.equilibrium_s - elapsed) + spec.collection_s,
+                Phase.COLLECTING: max(0.0, spec.collection_s - elapsed),
+            }.get(seq.phase)
+        later = seq.points[seq.index + 1 :] if seq.index >= 0 else seq.points
+        rest = sum(
+            SETTING_ESTIMATE_S + p.equilibrium_s + p.collection_s
+            for p in later
+            if p.id not in seq.done_ids
+        )
+        return Status(
+            phase=seq.phase,
+            point_index=seq.index,
+            point_count=len(seq.points),
+            point_id=point.spec.id if point else "",
+            time_in_phase_s=now - seq.phase_since,
+            eta_point_s=eta_point,
+            eta_plan_s=None
+            if eta_point is None and seq.phase in FINAL
+            else (eta_point or 0) + rest,
+            frames=self._frame_count,
+        )
+
+    # -- operator actions --------------------------------------------------------------------
+    def pause(self) -> None:
+        self._operator("pause", self.sequencer.pause)
+
+    def resume(self) -> None:
+        self._operator("resume", self.sequencer.resume)
+
+    def skip(self) -> None:
+        self._operator("skip point", self.sequencer.skip)
+
+    def abort(self) -> None:
+        self._operator("abort", self.sequencer.abort)
+
+    def command(self, command: Command) -> None:
+        """A manual set point from the operator (commissioning, troubleshooting): logged, then
+        carried out like the sequencer's own commands."""
+        self._emit(self.clock.now(), "operator", f"manual {command!r}", {"action": "manual"})
+        self._queue([command])
+
+    def _operator(self, action: str, fn: Callable[[float], list[Command]]) -> None:
+        t = self.clock.now()
+        self._emit(t, "operator", action, {"action": action})
+        self._queue(fn(t))
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _emit(self, t: float, kind: str, message: str, data: dict[str, Any]) -> None:
+        seq = self.acquisition.next_seq - 1 if self._frame_count else None
+        self.store.event(t, kind, message, data, seq=seq)
+        self.events.publish(Event(t, kind, message, data))
+        if kind == "point":
+            self._record_points()
+
+    def _on_frame(self, frame: Frame) -> None:
+        self._frame_count += 1
+        self.store.append(frame)
+        self.frames.publish(frame)
+        self._queue(self.sequencer.on_frame(frame))
+
+    def _queue(self, commands: list[Command]) -> None:
+        for command in commands:
+            self._commands.put_nowait(command)
+        if self.sequencer.finished:
+            self._finished.set()
+
+    def _record_points(self) -> None:
+        """Store every outcome not yet stored (called as each point ends)."""
+        for outcome in self.sequencer.outcomes[len(self.outcomes) :]:
+            results = point_results(outcome, self.water)
+            record = {
+                "status": outcome.status,
+                "reason": outcome.reason,
+                "transient": outcome.transient,
+                "defrosts": outcome.defrosts,
+                "water_set": outcome.water_set,
+                "quantities": outcome.quantities,
+                "results": results,
+            }
+            frames = outcome.frames
+            self.store.put_point(
+                outcome.spec.index,
+                outcome.spec.id,
+                outcome.status,
+                record,
+                started=outcome.started,
+                ended=outcome.ended,
+                first_seq=frames[0].seq if frames else None,
+                last_seq=frames[-1].seq if frames else None,
+            )
+            self.outcomes.append(outcome)
+            if self.on_point is not None:
+                self.on_point(outcome, results)
+
+    async def _execute(self, command: Command) -> None:
+        chamber = self.instruments.get("climate_chamber")
+        water = self.instruments.get("hydraulic_module")
+        heat_pump = self.instruments.get("heat_pump")
+        match command:
+            case SetAir(temperature_c=t, humidity_pct=rh):
+                await chamber.set_air(t, rh)  # type: ignore[union-attr]
+                await chamber.set_mode("constant")  # type: ignore[union-attr]
+            case SetWater(inlet_c=inlet, flow_m3h=flow):
+                await water.set_running(True)  # type: ignore[union-attr]
+                await water.set_inlet_temperature(inlet)  # type: ignore[union-attr]
+                await water.set_flow(flow)  # type: ignore[union-attr]
+            case SetHeatPump(running=on, flow_temperature_c=flow_t, demand_pct=demand):
+                if flow_t is not None:
+                    await heat_pump.set_flow_temperature(flow_t)  # type: ignore[union-attr]
+                await heat_pump.set_demand(demand or 0.0)  # type: ignore[union-attr]
+                await heat_pump.set_running(on)  # type: ignore[union-attr]
+            case SafeState():
+                await self.safe_state()
+
+    async def safe_state(self) -> None:
+        """Heat pump off, chamber to standby; the water keeps flowing so the unit can run down.
+        Every step is tried even if an earlier one fails."""
+        steps = [
+            ("heat_pump", lambda i: i.set_running(False)),
+            ("climate_chamber", lambda i: i.set_mode("standby")),
+        ]
+        for role, step in steps:
+            if role in self.instruments:
+                try:
+                    await step(self.instruments[role])
+                except InstrumentError as exc:
+                    self._emit(self.clock.now(), "alarm", f"safe state: {role}: {reason(exc)}", {})
+
+    async def _run_commands(self) -> None:
+        while True:
+            command = await self._commands.get()
+            await self._carry_out(command)
+            self._commands.task_done()
+
+    async def _carry_out(self, command: Command) -> None:
+        for attempt in range(1, COMMAND_ATTEMPTS + 1):
+            try:
+                await self._execute(command)
+                self._emit(self.clock.now(), "command", repr(command), {})
+                break
+            except InstrumentError as exc:
+                message = f"{command!r} failed (attempt {attempt}): {reason(exc)}"
+                self._emit(self.clock.now(), "alarm", message, {})
+                await asyncio.sleep(0.2 * attempt)
+        else:
+            self._queue(self.sequencer.abort(self.clock.now(), f"cannot command {command!r}"))
+
+    # -- the run -----------------------------------------------------------------------------
+    async def run(self, *, resumed: bool = False) -> Phase:
+        identities = await connect_all(self.instruments)
+        t = self.clock.now()
+        for role, ident in identities.items():
+            self.store.snapshot(t, role, ident, {"address": self.instruments[role].address})
+        commander = asyncio.create_task(self._run_commands(), name="commands")
+        try:
+            if resumed:  # re-establish the safe state before setting the next point
+                await self.safe_state()
+                self._emit(t, "run", "resumed: bench put in the safe state first", {})
+            self.acquisition.start()
+            self._queue(self.sequencer.start(self.clock.now()))
+            await self._finished.wait()
+            await self._drain_commands()
+        finally:
+            await self.acquisition.stop()
+            commander.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await commander
+            if not self.sequencer.finished:  # cancelled from outside (signal): stay safe
+                await self.safe_state()
+            await close_all(self.instruments)
+            await self.store.flush()
+        return self.sequencer.phase
+
+    async def _drain_commands(self) -> None:
+        """Let the final safe state reach the bench before the run ends."""
+        await self._commands.join()

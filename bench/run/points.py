@@ -1,0 +1,58 @@
+"""A plan point as the sequencer needs it: every default applied, times in seconds.
+
+Also which bench channel measures each controlled quantity: results are computed from the
+bench's calibrated sensors (chamber, hydraulic module, power analyser), never from the heat
+pump's own, which are kept for comparison only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+AIR_T = "climate_chamber.temperature"
+AIR_RH = "climate_chamber.humidity"
+WATER_IN = "hydraulic_module.inlet_temp"
+WATER_OUT = "hydraulic_module.outlet_temp"
+WATER_FLOW = "hydraulic_module.volume_flow"
+POWER = "power_analyser.P"
+VOLTAGE = "power_analyser.U"
+HP_DEFROST = "heat_pump.defrost"
+HP_HEAT = "heat_pump.heat_output"  # self-reported: compared, never used
+
+
+@dataclass(frozen=True)
+class PointSpec:
+    index: int
+    id: str
+    air_c: float
+    rh_pct: float  # what the chamber is set to
+    wet_bulb_c: float | None  # when the plan gave it: judged in K against the wet bulb
+    outlet_c: float
+    # exactly one way to define the water side
+    inlet_c: float | None = None
+    delta_t_k: float | None = None
+    flow_m3h: float | None = None
+    flow_from: str | None = None
+    demand_pct: float | None = None  # part load: share of the unit's maximum capacity
+    equilibrium_s: float = 3600.0
+    collection_s: float = 2100.0
+    stabilise_timeout_s: float = 7200.0
+    sample_s: float = 5.0
+    on_unstable: str = "fail_and_continue"  # or "abort"
+    initial_flow_m3h: float = 1.6  # first guess where the flow is adjusted to a temperature rise
+
+    @property
+    def flow_is_free(self) -> bool:
+        """True when the flow is adjusted to reach the water temperatures (inlet or delta T)."""
+        return self.flow_m3h is None and self.flow_from is None
+
+    @property
+    def target_rise_k(self) -> float | None:
+        if self.inlet_c is not None:
+            return self.outlet_c - self.inlet_c
+        return self.delta_t_k
+
+    @property
+    def first_inlet_c(self) -> float:
+        rise = self.target_rise_k
+        return self.outlet_c - (rise if rise is not None else 5.0)

@@ -1,0 +1,225 @@
+"""`hpbench run`: load and check everything, make the run directory and store, run the engine.
+
+Also `--resume RUNDIR`: the plan and station are taken from the run's own store (as run, not
+as they are on disk now), finished points are kept, the interrupted point starts again, and
+frame numbers continue after the last acknowledged one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.plan import Plan, load_plan, parse_plan
+from bench.run.engine import Engine
+from bench.run.measure import make_measure
+from bench.run.planning import judgement, point_specs
+from bench.run.points import WATER_FLOW
+from bench.run.results import WaterSide
+from bench.run.sequencer import Phase
+from bench.station import (
+    Station,
+    build_instruments,
+    parse_station,
+    sim_station_path,
+)
+from bench.store import RunStore
+from instruments.clock import Clock, ScaledClock, make_clock
+
+EXIT_OK, EXIT_POINTS_FAILED, EXIT_BAD_INPUT, EXIT_ABORTED = 0, 1, 2, 3
+FINISHED_STATUSES = {"valid", "invalid", "failed", "skipped"}
+
+
+class RunRefused(Exception):
+    """The run cannot start: bad input or an unusable bench. str() is the whole message."""
+
+
+@dataclass
+class Prepared:
+    """Everything checked before any instrument is touched."""
+
+    plan: Plan
+    station: Station
+    station_text: str
+    run_dir: Path
+    store: RunStore | None  # opened by resume; created once the drivers name their channels
+    sim: bool
+    speed: float
+    resumed: bool
+    done_ids: set[str]
+    flows_seen: dict[str, float]
+    first_seq: int
+
+
+def _read_station(path: Path | None, sim: bool) -> tuple[Station, str]:
+    path = path or sim_station_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RunRefused(f"{path}: cannot read station file: {exc.strerror or exc}") from None
+    station = parse_station(text, str(path))
+    if station.uses_sim and not sim:
+        raise RunRefused(f"{path}: addresses sim:... are the simulated bench: use --sim")
+    return station, text
+
+
+def check_calibration(station: Station, today: dt.date) -> list[str]:
+    """Overdue calibrations: warnings, or a refusal when the station says to block."""
+    overdue = [
+        f"{role}: calibration was due {entry.calibration_due}"
+        for role, entry in station.instruments.items()
+        if entry.calibration_overdue(today)
+    ]
+    if overdue and station.station.calibration_policy == "block":
+        raise RunRefused(
+            "calibration overdue (the station blocks such runs):\n" + "\n".join(overdue)
+        )
+    return overdue
+
+
+def run_dir_name(plan_name: str, now: dt.datetime, run_id: str) -> str:
+    return f"{now:%Y-%m-%d}_{plan_name}_{run_id}"
+
+
+def prepare_new(
+    plan_path: Path, station_path: Path | None, *, sim: bool, speed: float, results: Path
+) -> tuple[Prepared, list[str]]:
+    plan = load_plan(plan_path)
+    station, station_text = _read_station(station_path, sim)
+    point_specs(plan, station)  # refuse an unrunnable plan before anything is created
+    warnings = check_calibration(station, dt.date.today())
+    if not results.is_dir():
+        raise RunRefused(f"{results}: results directory does not exist")
+    run_dir = results / run_dir_name(plan.spec.name, dt.datetime.now(dt.UTC), secrets.token_hex(3))
+    prepared = Prepared(plan, station, station_text, run_dir, None, sim, speed, False, set(), {}, 0)
+    return prepared, warnings
+
+
+def create_store(prepared: Prepared, channels: dict[str, str], warnings: list[str]) -> RunStore:
+    plan = prepared.plan
+    store = RunStore.create(
+        prepared.run_dir / "run.sqlite",
+        run_id=prepared.run_dir.name.rsplit("_", 1)[-1],
+        plan_name=plan.spec.name,
+        plan_text=plan.text,
+        station_text=prepared.station_text,
+        channels=channels,
+    )
+    store.put_meta("plan_path", str(plan.path))
+    store.put_meta("profile", {"name": plan.profile.name, "version": plan.profile.version})
+    store.put_meta("sim", prepared.sim)
+    store.put_meta("speed", prepared.speed)
+    store.put_meta("calibration_warnings", warnings)
+    prepared.store = store
+    return store
+
+
+def prepare_resume(run_dir: Path) -> tuple[Prepared, list[str]]:
+    store = RunStore.open(run_dir)
+    meta = store.meta()
+    if meta.get("outcome") in ("done", "aborted", "failed"):
+        store.close()
+        raise RunRefused(
+            f"{run_dir}: this run already ended ({meta['outcome']}); nothing to resume"
+        )
+    plan = parse_plan(meta["plan_text"], meta.get("plan_path", "<plan>"))
+    station = parse_station(meta["station_text"], f"{run_dir}/run.sqlite: station")
+    done_ids: set[str] = set()
+    flows: dict[str, float] = {}
+    for row in store.points():
+        if row.status in FINISHED_STATUSES:
+            done_ids.add(row.point_id)
+            flow = (row.record or {}).get("results", {}).get("means", {}).get(WATER_FLOW)
+            if flow is not None:
+                flows[row.point_id] = flow
+    warnings = check_calibration(station, dt.date.today())
+    prepared = Prepared(
+        plan,
+        station,
+        meta["station_text"],
+        Path(run_dir),
+        store,
+        bool(meta.get("sim")),
+        float(meta.get("speed", 1.0)),
+        True,
+        done_ids,
+        flows,
+        store.last_seq() + 1,
+    )
+    return prepared, warnings
+
+
+@contextlib.contextmanager
+def bench_instruments(prepared: Prepared, clock: Clock) -> Iterator[dict[str, Any]]:
+    """The station's drivers; with `sim`, on a simulated bench started for this run."""
+    if not prepared.sim:
+        yield build_instruments(prepared.station)
+        return
+    from instruments.sim.bench import SimBenchThread
+
+    with SimBenchThread(clock) as endpoints:
+        yield build_instruments(prepared.station, endpoints.as_dict())
+
+
+def make_engine(prepared: Prepared, instruments: dict[str, Any], clock: Clock) -> Engine:
+    plan, station = prepared.plan, prepared.station
+    assert prepared.store is not None
+    specs = point_specs(plan, station)
+    return Engine(
+        instruments=instruments,
+        clock=clock,
+        points=specs,
+        judgement=judgement(plan.profile, station),
+        measure=make_measure(plan.points[0].barometric_pa),
+        store=prepared.store,
+        water=WaterSide(station.station.water_pressure_pa, station.station.flow_meter),
+        period_s=min(p.sample_s for p in specs),
+        done_ids=prepared.done_ids,
+        flows_seen=prepared.flows_seen,
+        first_seq=prepared.first_seq,
+    )
+
+
+def exit_code(phase: Phase, statuses: list[str]) -> int:
+    if phase in (Phase.ABORTED, Phase.FAILED):
+        return EXIT_ABORTED
+    if any(s != "valid" for s in statuses):
+        return EXIT_POINTS_FAILED
+    return EXIT_OK
+
+
+def outcome_name(phase: Phase) -> str:
+    return {Phase.DONE: "done", Phase.ABORTED: "aborted", Phase.FAILED: "failed"}.get(
+        phase, "interrupted"
+    )
+
+
+async def run_engine(engine: Engine, prepared: Prepared, stop: asyncio.Event) -> Phase:
+    """Run to the end, or until `stop` (a signal): then the bench is left in the safe state
+    and the run can be resumed."""
+    task = asyncio.create_task(engine.run(resumed=prepared.resumed), name="engine")
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if task not in done:
+        engine._emit(engine.clock.now(), "run", "stopped by a signal: safe state, resumable", {})
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    stopper.cancel()
+    phase = engine.sequencer.phase if task.done() and not task.cancelled() else Phase.PAUSED
+    if task.done() and not task.cancelled() and task.exception() is not None:
+        raise task.exception()  # type: ignore[misc]
+    assert prepared.store is not None
+    prepared.store.put_meta("outcome", outcome_name(phase))
+    await prepared.store.flush()
+    return phase
+
+
+def clock_for(prepared: Prepared) -> Clock:
+    return ScaledClock(prepared.speed) if prepared.speed != 1.0 else make_clock(1.0)

@@ -1,0 +1,468 @@
+"""The sequencer: an explicit state machine that walks a plan's points.
+
+    idle → setting → stabilising → equilibrium → collecting → computing → (next point) … → done
+    any active phase → paused | held → (resume) → setting or stabilising
+    any phase → aborted;  a run that cannot go on → failed
+
+It is pure: it consumes frames (bench time comes from them) and operator actions and returns
+`Command`s for the engine to carry out, and it reports events through `emit`. Every allowed
+transition is listed in `TRANSITIONS`; anything else is a bug and raises.
+
+Per point: *setting* sends the set points and trims the water side (flow to the temperature
+rise, or inlet to the outlet when the flow is fixed); *stabilising* waits until every controlled
+quantity is inside its individual limit; *equilibrium* holds that for the profile's time (any
+excursion goes back to stabilising); *collecting* records the data collection period, judged on
+individual and mean deviations; *computing* makes the point's record. A defrost seen by the heat
+pump's status turns the point into the profile's transient test: collection then runs over
+whole defrost cycles (defrost end to defrost end).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from bench.run.commands import Command, SafeState, SetAir, SetHeatPump, SetWater
+from bench.run.frame import Frame
+from bench.run.points import AIR_T, HP_DEFROST, WATER_FLOW, WATER_IN, WATER_OUT, PointSpec
+from bench.run.stability import Controlled, Judge, Tolerance
+
+
+class Phase(StrEnum):
+    IDLE = "idle"
+    SETTING = "setting"
+    STABILISING = "stabilising"
+    EQUILIBRIUM = "equilibrium"
+    COLLECTING = "collecting"
+    COMPUTING = "computing"
+    PAUSED = "paused"
+    HELD = "held"
+    DONE = "done"
+    ABORTED = "aborted"
+    FAILED = "failed"
+
+
+ACTIVE = {Phase.SETTING, Phase.STABILISING, Phase.EQUILIBRIUM, Phase.COLLECTING}
+FINAL = {Phase.DONE, Phase.ABORTED, Phase.FAILED}
+
+TRANSITIONS: dict[Phase, set[Phase]] = {
+    Phase.IDLE: {Phase.SETTING, Phase.DONE, Phase.ABORTED},
+    Phase.SETTING: {Phase.STABILISING, Phase.SETTING, Phase.COMPUTING, Phase.PAUSED}
+    | {Phase.HELD, Phase.ABORTED, Phase.FAILED, Phase.DONE},
+    Phase.STABILISING: {Phase.EQUILIBRIUM, Phase.COLLECTING, Phase.SETTING, Phase.COMPUTING}
+    | {Phase.PAUSED, Phase.HELD, Phase.ABORTED, Phase.FAILED, Phase.DONE},
+    Phase.EQUILIBRIUM: {Phase.STABILISING, Phase.COLLECTING, Phase.SETTING, Phase.COMPUTING}
+    | {Phase.PAUSED, Phase.HELD, Phase.ABORTED, Phase.FAILED, Phase.DONE},
+    Phase.COLLECTING: {Phase.COMPUTING, Phase.STABILISING, Phase.SETTING, Phase.PAUSED}
+    | {Phase.HELD, Phase.ABORTED, Phase.FAILED, Phase.DONE},
+    Phase.COMPUTING: {Phase.SETTING, Phase.DONE, Phase.ABORTED, Phase.FAILED},
+    Phase.PAUSED: {Phase.SETTING, Phase.STABILISING, Phase.HELD, Phase.ABORTED, Phase.DONE},
+    Phase.HELD: {Phase.SETTING, Phase.STABILISING, Phase.PAUSED, Phase.ABORTED, Phase.DONE},
+    Phase.DONE: set(),
+    Phase.ABORTED: set(),
+    Phase.FAILED: set(),
+}
+
+
+class TransitionError(RuntimeError):
+    """A transition the state machine does not allow: a bug, never a user error."""
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The tolerance profile as the sequencer uses it."""
+
+    tolerances: dict[str, Tolerance]  # air_temperature, air_wet_bulb, water_inlet, ...
+    transient_tolerances: dict[str, Tolerance]
+    transient_cycles: int = 3
+    transient_max_s: float = 3 * 3600.0
+    exclude_after_defrost_s: float = 300.0
+    adjust_every_s: float = 180.0  # water-side trim period while setting
+    nominal_voltage_v: float = 230.0
+
+
+Emit = Callable[[float, str, str, dict[str, Any]], None]
+Measure = Callable[[Frame, PointSpec], dict[str, float | None]]
+
+
+@dataclass
+class PointState:
+    spec: PointSpec
+    started: float
+    inlet_sp: float
+    flow_sp: float
+    judge: Judge
+    last_adjust: float
+    timeout_from: float = 0.0  # the stabilisation limit counts from here (set again by resume)
+    transient: bool = False
+    in_defrost: bool = False
+    defrost_ends: list[float] = field(default_factory=list)
+    defrosts: int = 0
+    collect_from: float | None = None
+    collect_first_seq: int | None = None
+    collection_frames: list[Frame] = field(default_factory=list)
+    setting_done: bool = False
+
+
+@dataclass
+class PointOutcome:
+    spec: PointSpec
+    status: str  # valid | invalid | failed | skipped
+    reason: str
+    started: float
+    ended: float
+    transient: bool = False
+    frames: list[Frame] = field(default_factory=list)  # the collection period
+    quantities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    defrosts: int = 0
+    water_set: dict[str, float] = field(default_factory=dict)
+
+
+class Sequencer:
+    def __init__(
+        self,
+        points: list[PointSpec],
+        judgement: Judgement,
+        measure: Measure,
+        emit: Emit,
+        *,
+        done_ids: set[str] | None = None,
+        flows_seen: dict[str, float] | None = None,
+    ) -> None:
+        self.points = points
+        self.judgement = judgement
+        self.measure = measure
+        self.emit = emit
+        self.phase = Phase.IDLE
+        self.phase_since = 0.0
+        self.index = -1
+        self.point: PointState | None = None
+        self.outcomes: list[PointOutcome] = []
+        self.done_ids = set(done_ids or ())
+        self.flows_seen = dict(flows_seen or {})  # point id -> mean flow, for `flow_from`
+        self._paused_from: Phase | None = None
+        self.now = 0.0
+
+    # -- state -----------------------------------------------------------------------------
+    def _go(self, phase: Phase, t: float, why: str = "") -> None:
+        if phase not in TRANSITIONS[self.phase]:
+            raise TransitionError(f"{self.phase} -> {phase} is not a transition of the sequencer")
+        old, self.phase, self.phase_since = self.phase, phase, t
+        point = self.point.spec.id if self.point else None
+        message = f"{old} -> {phase}" + (f": {why}" if why else "")
+        self.emit(t, "state", message, {"from": old, "to": phase, "point": point})
+
+    @property
+    def finished(self) -> bool:
+        return self.phase in FINAL
+
+    # -- operator actions ------------------------------------------------------------------
+    def pause(self, t: float, why: str = "operator") -> list[Command]:
+        return self._suspend(Phase.PAUSED, t, why)
+
+    def hold(self, t: float, why: str) -> list[Command]:
+        return self._suspend(Phase.HELD, t, why)
+
+    def _suspend(self, phase: Phase, t: float, why: str) -> list[Command]:
+        if self.phase not in ACTIVE and self.phase not in (Phase.PAUSED, Phase.HELD):
+            return []
+        if self.phase in ACTIVE:
+            self._paused_from = self.phase
+        if self.phase != phase:
+            self._go(phase, t, why)
+        return []
+
+    def resume(self, t: float, why: str = "operator") -> list[Command]:
+        """Back to setting if the pause came while setting, else to stabilising: a collection
+        period that was interrupted is started again from the equilibrium, and the point gets
+        its whole stabilisation time again."""
+        if self.phase not in (Phase.PAUSED, Phase.HELD) or self.point is None:
+            return []
+        target = Phase.SETTING if self._paused_from == Phase.SETTING else Phase.STABILISING
+        self.point.timeout_from = t
+        self._restart_judging(t)
+        self._go(target, t, why)
+        return []
+
+    def skip(self, t: float, why: str = "operator") -> list[Command]:
+        if self.point is None or self.finished or self.phase == Phase.IDLE:
+            return []
+        self._finish_point(t, "skipped", why)
+        return self._next_point(t)
+
+    def abort(self, t: float, why: str = "operator") -> list[Command]:
+        if self.finished:
+            return []
+        if self.point is not None:
+            self._finish_point(t, "failed", f"aborted: {why}")
+        self._go(Phase.ABORTED, t, why)
+        return [SafeState(f"aborted: {why}")]
+
+    # -- frames ----------------------------------------------------------------------------
+    def start(self, t: float) -> list[Command]:
+        self.now = t
+        self.phase_since = t
+        return self._next_point(t)
+
+    def on_frame(self, frame: Frame) -> list[Command]:
+        t = self.now = frame.t
+        if self.point is None or self.phase not in ACTIVE:
+            return []
+        p = self.point
+        measured = self.measure(frame, p.spec)
+        self._track_defrost(frame, p, t)
+        inside = p.judge.add(t, measured, defrost=p.in_defrost)
+        if t - p.timeout_from > p.spec.stabilise_timeout_s and self.phase != Phase.COLLECTING:
+            return self._unstable(t, p)
+        match self.phase:
+            case Phase.SETTING:
+                return self._on_setting(frame, p, t)
+            case Phase.STABILISING:
+                self._on_stabilising(p, t, inside)
+            case Phase.EQUILIBRIUM:
+                self._on_equilibrium(frame, p, t, inside)
+            case Phase.COLLECTING:
+                return self._on_collecting(frame, p, t, inside)
+        return []
+
+    def _on_setting(self, frame: Frame, p: PointState, t: float) -> list[Command]:
+        if t - p.last_adjust < self.judgement.adjust_every_s:
+            return []
+        p.last_adjust = t
+        if not self._near_set_points(frame, p):
+            return []  # still on the way: trimming now would chase the transient
+        trimmed = self._trim_water(frame, p)
+        if trimmed is not None:
+            self._restart_judging(t)  # new set values: judge against them from now on
+            return [trimmed]
+        p.timeout_from = t  # the stabilisation limit counts from the end of the set phase
+        self._go(Phase.STABILISING, t, "water side trimmed")
+        return []
+
+    def _near_set_points(self, frame: Frame, p: PointState) -> bool:
+        """Air and water inlet within their individual limits of where they are sent."""
+        tol = self.judgement.tolerances
+        air, t_in, t_out = frame.value(AIR_T), frame.value(WATER_IN), frame.value(WATER_OUT)
+        return (
+            air is not None
+            and t_in is not None
+            and t_out is not None
+            and abs(air - p.spec.air_c) <= tol["air_dry_bulb"].individual
+            and abs(t_in - p.inlet_sp) <= tol["water_inlet"].individual
+        )
+
+    def _trim_water(self, frame: Frame, p: PointState) -> SetWater | None:
+        """One step of the water-side trim, or None when it is close enough."""
+        t_in, t_out = frame.value(WATER_IN), frame.value(WATER_OUT)
+        assert t_in is not None and t_out is not None
+        tol_out = self.judgement.tolerances["water_outlet"].individual
+        if p.spec.flow_is_free:
+            rise, target = t_out - t_in, p.spec.target_rise_k
+            assert target is not None
+            if abs(rise - target) <= tol_out / 2 or rise < 0.5:
+                return None
+            p.flow_sp = max(0.05, p.flow_sp * min(1.3, max(0.7, rise / target)))
+        else:
+            error = p.spec.outlet_c - t_out
+            if abs(error) <= tol_out / 2:
+                return None
+            p.inlet_sp += max(-3.0, min(3.0, error))
+        return SetWater(p.inlet_sp, p.flow_sp)
+
+    def _on_stabilising(self, p: PointState, t: float, inside: bool) -> None:
+        if inside:
+            self._go(Phase.EQUILIBRIUM, t, "all quantities within their individual limits")
+
+    def _on_equilibrium(self, frame: Frame, p: PointState, t: float, inside: bool) -> None:
+        if not inside:
+            self._go(Phase.STABILISING, t, f"out of tolerance: {p.judge.last_out}")
+            return
+        if p.transient:
+            return  # a transient point collects from the end of a defrost, not from here
+        if p.judge.held_for(t) >= p.spec.equilibrium_s:
+            self._start_collecting(p, frame, "equilibrium held")
+
+    def _start_collecting(self, p: PointState, frame: Frame, why: str) -> None:
+        """The frame that completes the equilibrium is the first of the collection period."""
+        t = frame.t
+        p.collect_from, p.collection_frames = t, [frame]
+        self._go(Phase.COLLECTING, t, why)
+
+    def _on_collecting(self, frame: Frame, p: PointState, t: float, inside: bool) -> list[Command]:
+        if p.collection_frames[-1] is not frame:  # the first one was added on entering
+            p.collection_frames.append(frame)
+        assert p.collect_from is not None
+        if p.transient:
+            cycles = sum(1 for end in p.defrost_ends if end > p.collect_from)
+            enough = cycles >= self.judgement.transient_cycles
+            too_long = t - p.collect_from >= self.judgement.transient_max_s
+            if enough or (too_long and not p.in_defrost):
+                return self._compute(t, p)
+            return []
+        if t - p.collect_from >= p.spec.collection_s:
+            return self._compute(t, p)
+        return []
+
+    def _track_defrost(self, frame: Frame, p: PointState, t: float) -> None:
+        defrost = (frame.value(HP_DEFROST) or 0.0) >= 0.5
+        if defrost and not p.in_defrost:
+            p.defrosts += 1
+            self.emit(t, "defrost", f"defrost started at point {p.spec.id}", {"point": p.spec.id})
+            if not p.transient:
+                p.transient = True
+                self.emit(
+                    t,
+                    "transient",
+                    f"point {p.spec.id} becomes a transient test (defrost)",
+                    {"point": p.spec.id},
+                )
+                if self.phase == Phase.COLLECTING:
+                    self._go(Phase.STABILISING, t, "defrost: collect over whole cycles instead")
+        if p.in_defrost and not defrost:
+            p.defrost_ends.append(t)
+            self.emit(t, "defrost", f"defrost ended at point {p.spec.id}", {"point": p.spec.id})
+            if p.transient and self.phase in (Phase.STABILISING, Phase.EQUILIBRIUM):
+                self._start_collecting(p, frame, "transient test: collection from a defrost end")
+        p.in_defrost = defrost
+
+    def _defrost_windows(self, p: PointState) -> list[tuple[float, float]]:
+        """Defrosts and the readings just after them are left out of the tolerance check."""
+        after = self.judgement.exclude_after_defrost_s
+        windows, start = [], None
+        for t, flag in zip(p.judge.times, p.judge.defrost_flags, strict=True):
+            if flag and start is None:
+                start = t
+            if not flag and start is not None:
+                windows.append((start, t + after))
+                start = None
+        if start is not None:
+            windows.append((start, math.inf))
+        return windows
+
+    def _unstable(self, t: float, p: PointState) -> list[Command]:
+        why = p.judge.last_out or f"still {self.phase}"
+        reason = f"not stable within {p.spec.stabilise_timeout_s / 60:g} min: {why}"
+        self._finish_point(t, "failed", reason)
+        if p.spec.on_unstable == "abort":
+            self._go(Phase.FAILED, t, reason)
+            return [SafeState(reason)]
+        return self._next_point(t)
+
+    def _compute(self, t: float, p: PointState) -> list[Command]:
+        self._go(Phase.COMPUTING, t)
+        assert p.collect_from is not None
+        end = t
+        if p.transient:  # integrate over complete cycles: up to the last defrost end
+            ends = [e for e in p.defrost_ends if e > p.collect_from]
+            if ends:
+                end = ends[-1]
+                p.collection_frames = [f for f in p.collection_frames if f.t <= end]
+        excluded = self._defrost_windows(p) if p.transient else []
+        records = p.judge.records(p.collect_from, end, exclude=excluded)
+        if p.transient:  # a transient point is judged on the profile's transient limits
+            for name, rec in records.items():
+                if name in self.judgement.transient_tolerances:
+                    rec.individual_limit = self.judgement.transient_tolerances[name].individual
+                    rec.mean_limit = self.judgement.transient_tolerances[name].mean
+        bad = [r.reason() for r in records.values() if not r.ok]
+        status = "invalid" if bad else "valid"
+        flows = [f.value(WATER_FLOW) for f in p.collection_frames]
+        valid_flows = [f for f in flows if f is not None]
+        if valid_flows:
+            self.flows_seen[p.spec.id] = sum(valid_flows) / len(valid_flows)
+        as_dicts = {name: rec.as_dict() for name, rec in records.items()}
+        self._finish_point(t, status, "; ".join(bad), records=as_dicts)
+        return self._next_point(t)
+
+    def _finish_point(
+        self, t: float, status: str, reason: str, records: dict[str, dict[str, Any]] | None = None
+    ) -> None:
+        p = self.point
+        assert p is not None
+        outcome = PointOutcome(
+            spec=p.spec,
+            status=status,
+            reason=reason,
+            started=p.started,
+            ended=t,
+            transient=p.transient,
+            frames=list(p.collection_frames) if status in ("valid", "invalid") else [],
+            quantities=records or {},
+            defrosts=p.defrosts,
+            water_set={"inlet_c": p.inlet_sp, "flow_m3h": p.flow_sp},
+        )
+        self.outcomes.append(outcome)
+        self.emit(
+            t,
+            "point",
+            f"point {p.spec.id} {status}" + (f": {reason}" if reason else ""),
+            {"point": p.spec.id, "status": status, "reason": reason},
+        )
+        self.point = None
+
+    def _next_point(self, t: float) -> list[Command]:
+        self.index += 1
+        while self.index < len(self.points) and self.points[self.index].id in self.done_ids:
+            self.index += 1
+        if self.index >= len(self.points):
+            self._go(Phase.DONE, t, "plan complete")
+            return [SafeState("plan complete")]
+        spec = self.points[self.index]
+        flow = self._first_flow(spec)
+        if flow is None:
+            self.emit(
+                t,
+                "point",
+                f"point {spec.id} failed: flow_from {spec.flow_from} has no measured flow",
+                {"point": spec.id, "status": "failed"},
+            )
+            self.outcomes.append(
+                PointOutcome(spec, "failed", f"flow_from {spec.flow_from}: no measured flow", t, t)
+            )
+            return self._next_point(t)
+        self.point = PointState(
+            spec=spec,
+            started=t,
+            inlet_sp=spec.first_inlet_c,
+            flow_sp=flow,
+            judge=Judge(self._controlled(spec, spec.first_inlet_c, flow)),
+            last_adjust=t,
+            timeout_from=t,
+        )
+        self._go(Phase.SETTING, t, f"point {spec.id} ({self.index + 1}/{len(self.points)})")
+        return [
+            SetAir(spec.air_c, spec.rh_pct),
+            SetWater(self.point.inlet_sp, flow),
+            SetHeatPump(True, spec.outlet_c, spec.demand_pct),
+        ]
+
+    def _first_flow(self, spec: PointSpec) -> float | None:
+        if spec.flow_m3h is not None:
+            return spec.flow_m3h
+        if spec.flow_from is not None:
+            return self.flows_seen.get(spec.flow_from)
+        return spec.initial_flow_m3h
+
+    def _controlled(self, spec: PointSpec, inlet: float, flow: float) -> list[Controlled]:
+        tol = self.judgement.tolerances
+        out = [
+            Controlled("air_dry_bulb", spec.air_c, tol["air_dry_bulb"]),
+            Controlled("water_outlet", spec.outlet_c, tol["water_outlet"]),
+            Controlled("water_flow", flow, tol["water_flow"]),
+            Controlled("supply_voltage", self.judgement.nominal_voltage_v, tol["supply_voltage"]),
+        ]
+        if spec.wet_bulb_c is not None:
+            out.append(Controlled("air_wet_bulb", spec.wet_bulb_c, tol["air_wet_bulb"]))
+        if not spec.flow_is_free or spec.target_rise_k is not None:
+            out.append(Controlled("water_inlet", inlet, tol["water_inlet"]))
+        return out
+
+    def _restart_judging(self, t: float) -> None:
+        """New set values (after a trim or a pause): judge the point afresh from now."""
+        p = self.point
+        assert p is not None
+        p.judge = Judge(self._controlled(p.spec, p.inlet_sp, p.flow_sp))
+        p.collect_from, p.collection_frames = None, []
