@@ -23,4 +23,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/instruments.py
+	for b in instruments acquisition store timewarp; do $(BIN)/python -m benchmarks.$$b || exit 1; done

@@ -1,7 +1,7 @@
 """Round trips of each driver against the simulated bench on loopback, and one full-bench read
 done concurrently against the same read done sequentially (the baseline), in one process.
 
-    .venv/bin/python benchmarks/instruments.py [--reads 300]
+    .venv/bin/python -m benchmarks.instruments [--reads 300]
 
 Target (foundation issue): the concurrent full-bench read takes <= 1.3 x the slowest single
 instrument's round trip.
@@ -25,12 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path, and this file's name would shadow
-# the `instruments` package; the issue asks for this name, so step out of the way.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
-
-from bench.station import build_instruments, load_station, sim_station_path  # noqa: E402
-from instruments.base import Instrument  # noqa: E402
+from bench.station import build_instruments, load_station, sim_station_path
+from instruments.base import Instrument
 
 
 def quantile(samples: list[float], q: float) -> float:

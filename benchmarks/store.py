@@ -1,6 +1,6 @@
 """Durable frames per second into the run store, for frames of 40 channels.
 
-    .venv/bin/python benchmarks/store.py [--frames 200000] [--baseline-frames 2000] [--rounds 3]
+    .venv/bin/python -m benchmarks.store [--frames 200000] [--baseline-frames 2000] [--rounds 3]
 
 (1) `RunStore` as built: from the first `append` to `flush_sync` returning.
 (2) Baseline: one transaction per frame (autocommit), same schema, same packing.
@@ -19,21 +19,15 @@ import argparse
 import shutil
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-# Run as a script, this directory comes first on sys.path, and its instruments.py (a sibling
-# benchmark) would shadow the `instruments` package.
-_here = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
-
-from bench.run.frame import Frame  # noqa: E402
-from bench.store import RunStore  # noqa: E402
-from instruments.base import Reading  # noqa: E402
+from bench.run.frame import Frame
+from bench.store import RunStore
+from instruments.base import Reading
 
 CHANNELS = 40
 INSERT = "INSERT INTO frames VALUES (?, ?, ?, ?, ?)"

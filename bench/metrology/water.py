@@ -3,7 +3,7 @@
 Heat output is qV·ρ·cp·ΔT, so ρ and cp enter Φh linearly: constants (ρ = 1000, cp = 4.2)
 overstate Φh by about 0.9 % [X] (STANDARDS.md §3). The default formulation is IAPWS-IF97,
 the one the worked capacity check of §3 uses; IAPWS-95 is selectable for cross-checks. Why:
-docs/decisions/water-properties.md.
+docs/decisions/0009-water-properties.md.
 
 Temperatures are °C (what the bench sensors read), pressures Pa (absolute), results SI.
 Calls are cached on their exact arguments: quantised sensor readings repeat a lot, and an

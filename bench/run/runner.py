@@ -139,6 +139,17 @@ def prepare_resume(run_dir: Path) -> tuple[Prepared, list[str]]:
             if flow is not None:
                 flows[row.point_id] = flow
     warnings = check_calibration(station, dt.date.today())
+    last = store.last_seq()
+    if last >= 0:
+        last_t = next(store.frames(last, last)).t
+        store.event(
+            last_t,
+            "gap",
+            f"run interrupted after frame {last}: no frames from then until the resume; "
+            "the interrupted point starts again",
+            {"last_seq": last, "last_t": last_t},
+            seq=last,
+        )
     prepared = Prepared(
         plan,
         station,
@@ -187,7 +198,9 @@ def make_engine(prepared: Prepared, instruments: dict[str, Any], clock: Clock) -
 
 
 def exit_code(phase: Phase, statuses: list[str]) -> int:
-    if phase in (Phase.ABORTED, Phase.FAILED):
+    """0 completed, 1 completed with failed / invalid / skipped points, 3 aborted, failed or
+    stopped by a signal (resumable)."""
+    if phase != Phase.DONE:
         return EXIT_ABORTED
     if any(s != "valid" for s in statuses):
         return EXIT_POINTS_FAILED

@@ -102,7 +102,7 @@ class PointState:
     defrost_ends: list[float] = field(default_factory=list)
     defrosts: int = 0
     collect_from: float | None = None
-    collect_first_seq: int | None = None
+    ready_since: float | None = None  # transient: equilibrium held, waiting for a defrost end
     collection_frames: list[Frame] = field(default_factory=list)
     setting_done: bool = False
 
@@ -214,7 +214,8 @@ class Sequencer:
         p = self.point
         measured = self.measure(frame, p.spec)
         self._track_defrost(frame, p, t)
-        inside = p.judge.add(t, measured, defrost=p.in_defrost)
+        excused = p.transient and self._after_defrost(p, t)
+        inside = p.judge.add(t, measured, defrost=p.in_defrost, excused=excused)
         if t - p.timeout_from > p.spec.stabilise_timeout_s and self.phase != Phase.COLLECTING:
             return self._unstable(t, p)
         match self.phase:
@@ -243,13 +244,16 @@ class Sequencer:
         return []
 
     def _near_set_points(self, frame: Frame, p: PointState) -> bool:
-        """Air and water inlet within their individual limits of where they are sent."""
+        """Air and water inlet within their individual limits of where they are sent, and the
+        unit heating, not defrosting."""
         tol = self.judgement.tolerances
         air, t_in, t_out = frame.value(AIR_T), frame.value(WATER_IN), frame.value(WATER_OUT)
         return (
             air is not None
             and t_in is not None
             and t_out is not None
+            and (frame.value(HP_DEFROST) or 0.0) < 0.5
+            and t_out - t_in >= 0.5  # the unit is heating: its rise can be trimmed
             and abs(air - p.spec.air_c) <= tol["air_dry_bulb"].individual
             and abs(t_in - p.inlet_sp) <= tol["water_inlet"].individual
         )
@@ -262,7 +266,7 @@ class Sequencer:
         if p.spec.flow_is_free:
             rise, target = t_out - t_in, p.spec.target_rise_k
             assert target is not None
-            if abs(rise - target) <= tol_out / 2 or rise < 0.5:
+            if abs(rise - target) <= tol_out / 2:
                 return None
             p.flow_sp = max(0.05, p.flow_sp * min(1.3, max(0.7, rise / target)))
         else:
@@ -280,10 +284,18 @@ class Sequencer:
         if not inside:
             self._go(Phase.STABILISING, t, f"out of tolerance: {p.judge.last_out}")
             return
-        if p.transient:
-            return  # a transient point collects from the end of a defrost, not from here
-        if p.judge.held_for(t) >= p.spec.equilibrium_s:
+        if p.judge.held_for(t) < p.spec.equilibrium_s:
+            return
+        if not p.transient:
             self._start_collecting(p, frame, "equilibrium held")
+            return
+        # a transient point collects from the next defrost end; if the unit stops frosting,
+        # it is a steady-state point again
+        p.ready_since = p.ready_since or t
+        last_change = max([p.ready_since, *p.defrost_ends])
+        if not p.in_defrost and t - last_change >= self.judgement.transient_max_s:
+            self._back_to_steady(p, t)
+            self._start_collecting(p, frame, "equilibrium held, no further defrost")
 
     def _start_collecting(self, p: PointState, frame: Frame, why: str) -> None:
         """The frame that completes the equilibrium is the first of the collection period."""
@@ -299,6 +311,8 @@ class Sequencer:
             cycles = sum(1 for end in p.defrost_ends if end > p.collect_from)
             enough = cycles >= self.judgement.transient_cycles
             too_long = t - p.collect_from >= self.judgement.transient_max_s
+            if too_long and cycles == 0 and not p.in_defrost:
+                self._back_to_steady(p, t)
             if enough or (too_long and not p.in_defrost):
                 return self._compute(t, p)
             return []
@@ -306,12 +320,25 @@ class Sequencer:
             return self._compute(t, p)
         return []
 
+    def _back_to_steady(self, p: PointState, t: float) -> None:
+        """A whole transient period without a defrost: the unit has stopped frosting."""
+        p.transient = False
+        message = f"point {p.spec.id}: no defrost within the transient test, steady test again"
+        self.emit(t, "transient", message, {"point": p.spec.id})
+
+    def _after_defrost(self, p: PointState, t: float) -> bool:
+        """Within a defrost or the readings just after it, which a transient test excuses."""
+        after = self.judgement.exclude_after_defrost_s
+        return p.in_defrost or any(end <= t < end + after for end in p.defrost_ends[-1:])
+
     def _track_defrost(self, frame: Frame, p: PointState, t: float) -> None:
+        """A defrost while the point is being held or measured makes it a transient test; one
+        while the set points are still moving (frost left from the previous point) does not."""
         defrost = (frame.value(HP_DEFROST) or 0.0) >= 0.5
         if defrost and not p.in_defrost:
             p.defrosts += 1
             self.emit(t, "defrost", f"defrost started at point {p.spec.id}", {"point": p.spec.id})
-            if not p.transient:
+            if not p.transient and self.phase != Phase.SETTING:
                 p.transient = True
                 self.emit(
                     t,
@@ -324,7 +351,7 @@ class Sequencer:
         if p.in_defrost and not defrost:
             p.defrost_ends.append(t)
             self.emit(t, "defrost", f"defrost ended at point {p.spec.id}", {"point": p.spec.id})
-            if p.transient and self.phase in (Phase.STABILISING, Phase.EQUILIBRIUM):
+            if p.transient and self.phase == Phase.EQUILIBRIUM and p.ready_since is not None:
                 self._start_collecting(p, frame, "transient test: collection from a defrost end")
         p.in_defrost = defrost
 

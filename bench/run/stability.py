@@ -97,8 +97,18 @@ class Judge:
     def __post_init__(self) -> None:
         self.deviations = {q.name: [] for q in self.quantities}
 
-    def add(self, t: float, measured: dict[str, float | None], *, defrost: bool = False) -> bool:
-        """Record one sample; True when every quantity is within its individual limit."""
+    def add(
+        self,
+        t: float,
+        measured: dict[str, float | None],
+        *,
+        defrost: bool = False,
+        excused: bool = False,
+    ) -> bool:
+        """Record one sample; True when every quantity is within its individual limit.
+
+        An `excused` sample (a transient test's defrost and the minutes after it) is recorded
+        but neither breaks nor starts a period in tolerance."""
         self.times.append(t)
         self.defrost_flags.append(defrost)
         inside, reasons = True, []
@@ -114,6 +124,8 @@ class Judge:
                 reasons.append(
                     f"{q.name} {dev:+.3g} {q.tolerance.unit} (±{q.tolerance.individual:g})"
                 )
+        if excused:
+            return self.in_tolerance_since is not None
         if inside:
             if self.in_tolerance_since is None:
                 self.in_tolerance_since = t

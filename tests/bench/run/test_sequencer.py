@@ -302,3 +302,33 @@ def test_the_transition_table_is_closed():
     for source, targets in TRANSITIONS.items():
         assert targets <= set(Phase), source
     assert not TRANSITIONS[Phase.DONE] and not TRANSITIONS[Phase.ABORTED]
+
+
+def test_a_defrost_while_setting_is_frost_left_from_before_and_keeps_the_point_steady():
+    bench = Bench([spec()])
+    bench.values[HP_DEFROST] = 1.0
+    bench.frame()
+    bench.values[HP_DEFROST] = 0.0
+    bench.run_for(2000)
+    (outcome,) = bench.seq.outcomes
+    assert not outcome.transient and outcome.status == "valid" and outcome.defrosts == 1
+
+
+def test_a_transient_point_whose_unit_stops_frosting_becomes_steady_again():
+    bench = Bench([spec()])
+    bench.run_for(400)  # in equilibrium
+    bench.values[HP_DEFROST] = 1.0
+    bench.run_for(300)
+    bench.values[HP_DEFROST] = 0.0
+    assert bench.seq.point.transient
+    bench.run_for(3 * 3600 + 600)  # no further defrost within the transient test's 3 h
+    (outcome,) = bench.seq.outcomes
+    assert not outcome.transient and outcome.status == "valid"
+    assert any("no defrost within the transient test" in m for _, _, m in bench.events)
+
+
+def test_no_trim_during_a_defrost():
+    bench = Bench([spec(inlet_c=None, delta_t_k=5.0)])
+    bench.frame(60, {HP_DEFROST: 1.0, WATER_OUT: 28.0})  # heat drawn from the water
+    assert [c for c in bench.commands if isinstance(c, SetWater)] == [SetWater(30.0, 1.6)]
+    assert bench.seq.phase == Phase.SETTING

@@ -1,0 +1,118 @@
+"""Whole runs on the simulated bench, in-process, under time-warp."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.run.engine import Engine
+from bench.run.frame import channel_id
+from bench.run.runner import (
+    Prepared,
+    clock_for,
+    create_store,
+    make_engine,
+    prepare_new,
+    run_engine,
+)
+from bench.run.sequencer import Phase
+from bench.station import build_instruments
+from instruments.sim.bench import SimBenchThread
+
+DEMO_HEAD = """
+name: {name}
+profile: en14511-3
+standard: en14511
+operator: tests
+unit: {{make: NIBE, model: S2125-12, serial: T-1, refrigerant: R290}}
+defaults:
+  water: {{delta_t_k: 5}}
+  timing:
+    equilibrium_min: {eq}
+    collection_min: {coll}
+    stabilise_timeout_min: {timeout}
+    sample_s: 5
+points:
+"""
+
+
+def plan_text(
+    points: str, *, name: str = "t", eq: float = 5, coll: float = 10, timeout: float = 30
+):
+    return DEMO_HEAD.format(name=name, eq=eq, coll=coll, timeout=timeout) + points
+
+
+@dataclass
+class Finished:
+    prepared: Prepared
+    engine: Engine
+    phase: Phase
+    sim: SimBenchThread
+    truth: dict[str, tuple[float, float]]  # point id -> model (capacity W, power W) at its end
+
+
+async def run_on_sim(
+    tmp_path: Path,
+    text: str,
+    *,
+    speed: float = 500.0,
+    during: Callable[[Engine, SimBenchThread], Awaitable[None]] | None = None,
+    before: Callable[[SimBenchThread], Any] | None = None,
+) -> Finished:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(text)
+    prepared, warnings = prepare_new(plan, None, sim=True, speed=speed, results=tmp_path)
+    clock = clock_for(prepared)
+    sim = SimBenchThread(clock)
+    endpoints = sim.start()
+    try:
+        if before is not None:
+            before(sim)
+        instruments = build_instruments(prepared.station, endpoints.as_dict())
+        channels = {
+            channel_id(role, name): unit
+            for role, inst in instruments.items()
+            for name, unit in inst.channels().items()
+        }
+        create_store(prepared, channels, warnings)
+        engine = make_engine(prepared, instruments, clock)
+        truth: dict[str, tuple[float, float]] = {}
+
+        def on_point(outcome: Any, results: Any) -> None:
+            hp = sim.model.heat_pump
+            truth[outcome.spec.id] = (hp.capacity_w, hp.power_w)
+
+        engine.on_point = on_point
+        stop = asyncio.Event()
+        helper = asyncio.create_task(during(engine, sim)) if during else None
+        try:
+            phase = await asyncio.wait_for(run_engine(engine, prepared, stop), 120)
+        finally:
+            if helper is not None:
+                helper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await helper
+        return Finished(prepared, engine, phase, sim, truth)
+    finally:
+        sim.stop()
+
+
+async def wait_for(predicate: Callable[[], bool], limit_s: float = 60.0) -> None:
+    """Poll until `predicate()` holds: tests wait on states, never on fixed sleeps."""
+    async with asyncio.timeout(limit_s):
+        while not predicate():  # noqa: ASYNC110 - the engine's state has no event to wait on
+            await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+def sim_run(tmp_path):
+    async def go(text: str, **kw) -> Finished:
+        return await run_on_sim(tmp_path, text, **kw)
+
+    return go
