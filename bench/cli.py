@@ -20,6 +20,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bench.station import StationError, build_instruments, load_station, sim_station_path
+from bench.telemetry.commands import add_fleet_arguments, add_mqtt_argument, cmd_fleet
 from instruments.clock import Clock, make_clock
 from instruments.sim.faults import parse_fault_spec
 
@@ -100,11 +101,30 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--speed", type=_speed, default=1.0, help="time-warp (--sim only)")
     run.add_argument("--results", default="results", metavar="DIR", help="where runs are written")
     run.add_argument("--resume", metavar="RUNDIR", help="continue an interrupted run")
+    run.add_argument(
+        "--fault-campaign",
+        type=int,
+        metavar="SEED",
+        help="inject every simulator fault into every instrument on a seeded schedule (--sim)",
+    )
+    add_mqtt_argument(run)
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check a plan: points, duration, problems")
     validate.add_argument("plan", metavar="PLAN.yaml")
     validate.set_defaults(func=cmd_validate)
+
+    report = sub.add_parser("report", help="write a run's result files again from run.sqlite")
+    report.add_argument("run_dir", metavar="RUNDIR")
+    report.set_defaults(func=cmd_report)
+
+    verify = sub.add_parser("verify", help="check a run's result files: sums and schema")
+    verify.add_argument("run_dir", metavar="RUNDIR")
+    verify.set_defaults(func=cmd_verify)
+
+    fleet = sub.add_parser("fleet", help="watch every bench on an MQTT broker")
+    add_fleet_arguments(fleet)
+    fleet.set_defaults(func=cmd_fleet)
 
     scop = sub.add_parser("scop", help="EN 14825 SCOP from a data-sheet file")
     scop.add_argument("sheet", metavar="SHEET.yaml")
@@ -237,7 +257,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _usage("run", "give --station FILE, or --sim for the simulated bench")
     if args.speed != 1.0 and not args.sim:
         return _usage("run", "--speed needs --sim (real hardware runs in real time)")
+    if args.fault_campaign is not None and not args.sim:
+        return _usage("run", "--fault-campaign needs --sim: faults are injected into the simulator")
     return run_command(args, _run)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from bench.export import report_command
+
+    return report_command(args.run_dir, sys.stdout, sys.stderr)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from bench.export import verify_command
+
+    return verify_command(args.run_dir, sys.stdout, sys.stderr)
 
 
 def cmd_scop(args: argparse.Namespace) -> int:

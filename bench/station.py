@@ -14,8 +14,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bench.interlocks import Interlock
+from bench.telemetry.config import TelemetrySettings
 from bench.tomlpos import toml_line
 from instruments import registry
 from instruments.base import ROLES, Instrument
@@ -31,6 +33,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class PumpCorrection(_Strict):
+    """The water pump's share of the measured power, q·Δp/η (STANDARDS.md §3: formula and η
+    are [U]); off unless given. Result files report the raw and the corrected power."""
+
+    mode: Literal["integrated", "external"] = "integrated"
+    efficiency: float = Field(gt=0, le=1)
+    dp_pa: float = Field(ge=0)
+    enabled: bool = True
+
+
 class StationInfo(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     lab: str = ""
@@ -40,6 +52,19 @@ class StationInfo(_Strict):
     water_pressure_pa: float = Field(default=3.0e5, gt=0.5e5, lt=20e5)
     nominal_voltage_v: float = Field(default=230.0, gt=0)  # the supply the voltage is judged on
     initial_flow_m3h: float = Field(default=1.6, gt=0, le=20)  # first guess where flow is trimmed
+    # an instrument silent this long holds the point (unless an interlock says otherwise)
+    watchdog_s: float = Field(default=60.0, gt=0)
+    # a results disk with less free space than this is refused before a run starts
+    min_free_mb: float = Field(default=50.0, ge=0)
+    pump_correction: PumpCorrection | None = None
+
+
+class BenchState(_Strict):
+    """Where the bench is put: the heat pump always off; the chamber and the water as said."""
+
+    chamber: Literal["standby", "off"] = "standby"
+    water_pump: Literal["on", "off"] = "on"  # on: keeps the unit's water moving to run down
+    water_flow_m3h: float = Field(default=0.8, ge=0, le=20)
 
 
 class InstrumentEntry(_Strict):
@@ -65,6 +90,39 @@ class InstrumentEntry(_Strict):
 class Station(_Strict):
     station: StationInfo
     instruments: dict[str, InstrumentEntry]
+    safe_state: BenchState = Field(default_factory=BenchState)  # interlocks, abort, signals
+    final_state: BenchState = Field(default_factory=BenchState)  # the end of a plan
+    interlocks: list[Interlock] = Field(default_factory=list)
+    telemetry: TelemetrySettings | None = None  # MQTT publishing (bench/telemetry)
+
+    @model_validator(mode="after")
+    def _interlock_roles(self) -> Station:
+        names = [i.name for i in self.interlocks]
+        if len(names) != len(set(names)):
+            raise ValueError(f"interlock names must be unique: {', '.join(names)}")
+        for lock in self.interlocks:
+            role = lock.role or (lock.channel or "").split(".", 1)[0]
+            if role not in self.instruments:
+                raise ValueError(f"interlock {lock.name!r}: the station has no {role!r}")
+        return self
+
+    def all_interlocks(self) -> list[Interlock]:
+        """The declared interlocks, plus a watchdog (silent -> hold) for every instrument
+        that has no `silent` interlock of its own."""
+        watched = {i.role for i in self.interlocks if i.kind == "silent"}
+        watchdogs = [
+            Interlock(
+                name=f"watchdog {role}",
+                kind="silent",
+                role=role,
+                after_s=self.station.watchdog_s,
+                action="hold",
+                hold_off_s=0.0,
+            )
+            for role in self.instruments
+            if role not in watched
+        ]
+        return [*self.interlocks, *watchdogs]
 
     @field_validator("instruments")
     @classmethod

@@ -46,7 +46,9 @@ def dry_run(speed: float, results: Path) -> tuple[float, float, int, int]:
     frames = list(store.frames())
     bench_s = frames[-1].t - frames[0].t
     overruns = sum(
-        int(e.message.split()[1]) for e in store.events({"acquisition"}) if "overrun" in e.message
+        int(e.message.split("; ")[1].split()[0])
+        for e in store.events({"acquisition"})
+        if e.message.startswith("keeping up again")
     )
     valid = sum(r.status == "valid" for r in store.points())
     store.close()

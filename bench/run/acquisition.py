@@ -20,47 +20,78 @@ from instruments.clock import Clock
 
 DEADLINE_SHARE = 0.8  # of the period (in wall time) that a frame waits for slow instruments
 MIN_DEADLINE_S = 0.05  # wall seconds; at high time-warp a period is only milliseconds long
+BACKOFF_MAX_S = 30.0  # bench seconds between attempts at a dead instrument, at most
 
 
 @dataclass
 class InstrumentPoller:
-    """The read in flight and the last values of one instrument."""
+    """The read in flight, the last values and the health of one instrument.
+
+    After a failure the instrument is asked again with a growing back-off (one period, two,
+    four... up to `BACKOFF_MAX_S`), so a dead link is retried without hammering it; the
+    driver reconnects on the next read by itself.
+    """
 
     role: str
     instrument: Instrument
     last: dict[str, Reading] = field(default_factory=dict)
     task: asyncio.Task[dict[str, Reading]] | None = None
     error: str = ""
-    down_since: float | None = None  # bench time of the first failure in a row
+    failures: int = 0  # in a row
+    retry_at: float = 0.0  # bench time of the next attempt after a failure
+    invalid: set[str] = field(default_factory=set)  # channels reading a sentinel just now
 
-    def start_read(self) -> None:
-        if self.task is None or self.task.done():
+    def start_read(self, now: float) -> None:
+        if (self.task is None or self.task.done()) and now >= self.retry_at:
             self.task = asyncio.create_task(self.instrument.read(), name=f"read-{self.role}")
 
-    def collect(self, now: float) -> tuple[dict[str, Reading], str | None]:
-        """Readings for this frame, and an event message when the instrument's health changed."""
-        message = None
+    def collect(self, now: float, period_s: float) -> tuple[dict[str, Reading], list[str]]:
+        """Readings for this frame, and event messages where the instrument's health changed."""
+        messages: list[str] = []
         if self.task is not None and self.task.done():
             task, self.task = self.task, None
             exc = task.exception()
             if exc is None:
                 self.last = task.result()
                 if self.error:
-                    message = f"{self.role} answers again after: {self.error}"
-                self.error, self.down_since = "", None
-                return dict(self.last), message
+                    messages.append(f"{self.role} answers again after: {self.error}")
+                self.error, self.failures, self.retry_at = "", 0, 0.0
+                messages += self._sentinels()
+                return dict(self.last), messages
             detail = str(exc)
             if not isinstance(exc, InstrumentError):  # a driver bug: say what it was
                 detail = f"{type(exc).__name__}: {exc}"
             if detail != self.error:
-                message = f"{self.role} read failed: {detail}"
+                messages.append(f"{self.role} read failed: {detail}")
             self.error = detail
-            self.down_since = self.down_since or now
+            self.failures += 1
+            self.retry_at = now + min(period_s * 2 ** (self.failures - 1), BACKOFF_MAX_S)
         reason = self.error or "no answer within the acquisition period"
         stale = {name: r.stale(reason) for name, r in self.last.items()}
         for name, unit in self.instrument.channels().items():
             stale.setdefault(name, Reading(None, unit, Quality.STALE, reason))
-        return stale, message
+        return stale, messages
+
+    def _sentinels(self) -> list[str]:
+        """Channels that started or stopped reading a sentinel (over-range, not available)."""
+        now_invalid = {k for k, r in self.last.items() if r.quality is Quality.INVALID}
+        messages = []
+        if started := sorted(now_invalid - self.invalid):
+            details = "; ".join(self.last[k].detail or k for k in started)
+            messages.append(f"{self.role} invalid: {', '.join(started)} ({details})")
+        if ended := sorted(self.invalid - now_invalid):
+            messages.append(f"{self.role} valid again: {', '.join(ended)}")
+        self.invalid = now_invalid
+        return messages
+
+
+def channels_of(instruments: dict[str, Instrument]) -> dict[str, str]:
+    """Every channel of the bench (id -> unit), in a fixed order."""
+    return {
+        channel_id(role, name): unit
+        for role, inst in instruments.items()
+        for name, unit in inst.channels().items()
+    }
 
 
 class Acquisition:
@@ -85,27 +116,26 @@ class Acquisition:
         self.pollers = [InstrumentPoller(role, inst) for role, inst in instruments.items()]
         self.next_seq = first_seq
         self.missed_ticks = 0
+        self._behind_since: int | None = None  # missed_ticks when the current overrun began
         self._task: asyncio.Task[None] | None = None
 
     def channels(self) -> dict[str, str]:
-        """Every channel of the bench (id -> unit), in a fixed order."""
-        return {
-            channel_id(p.role, name): unit
-            for p in self.pollers
-            for name, unit in p.instrument.channels().items()
-        }
+        return channels_of({p.role: p.instrument for p in self.pollers})
 
     async def acquire_once(self, t: float) -> Frame:
+        already_late = {p.task for p in self.pollers if p.task is not None and not p.task.done()}
         for poller in self.pollers:
-            poller.start_read()
-        pending = {p.task for p in self.pollers if p.task is not None}
+            poller.start_read(t)
+        # wait only for the reads asked at this tick: one still running from an earlier tick is
+        # late already, and waiting for it would make every frame late
+        pending = {p.task for p in self.pollers if p.task is not None} - already_late
         deadline = max(self.clock.to_wall(self.period_s) * DEADLINE_SHARE, MIN_DEADLINE_S)
         if pending:
             await asyncio.wait(pending, timeout=deadline)
         readings: dict[str, Reading] = {}
         for poller in self.pollers:
-            values, message = poller.collect(t)
-            if message:
+            values, messages = poller.collect(t, self.period_s)
+            for message in messages:
                 self.on_event(t, "instrument", message)
             readings.update({channel_id(poller.role, k): v for k, v in values.items()})
         frame = Frame(self.next_seq, t, readings)
@@ -122,11 +152,17 @@ class Acquisition:
             await self.acquire_once(tick)
             k += 1
             behind = self.clock.now() - (t0 + k * self.period_s)
-            if behind > 0:  # could not keep up: skip the ticks already past, and say so
+            if behind > 0:  # could not keep up: skip the ticks already past
                 late = int(behind // self.period_s) + 1
                 self.missed_ticks += late
                 k += late
-                self.on_event(tick, "acquisition", f"overrun: {late} period(s) skipped")
+                if self._behind_since is None:
+                    self._behind_since = self.missed_ticks - late
+                    self.on_event(tick, "acquisition", "falling behind: periods skipped")
+            elif self._behind_since is not None:
+                skipped = self.missed_ticks - self._behind_since
+                self._behind_since = None
+                self.on_event(tick, "acquisition", f"keeping up again; {skipped} period(s) skipped")
             await self.clock.sleep(t0 + k * self.period_s - self.clock.now())
 
     def start(self) -> asyncio.Task[None]:

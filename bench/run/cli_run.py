@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,8 +13,11 @@ from typing import Any
 from rich.console import Console
 
 from bench.connect import ConnectFailed
+from bench.export import ExportError, export_run
+from bench.export.commands import ResultInvalid
 from bench.plan import PlanError
-from bench.run.frame import channel_id
+from bench.run.acquisition import channels_of
+from bench.run.campaign import campaign_summary
 from bench.run.planning import PlanNotRunnable
 from bench.run.progress import results_table, show_progress
 from bench.run.runner import (
@@ -21,6 +25,7 @@ from bench.run.runner import (
     Prepared,
     RunRefused,
     bench_instruments,
+    check_interlock_channels,
     clock_for,
     create_store,
     exit_code,
@@ -28,9 +33,14 @@ from bench.run.runner import (
     prepare_new,
     prepare_resume,
     run_engine,
+    start_campaign,
 )
 from bench.station import StationError
 from bench.store import StoreError
+from bench.telemetry.commands import TelemetryUnavailable, run_with_telemetry, telemetry_for_run
+from bench.telemetry.config import TelemetryConfig
+from bench.telemetry.payloads import RunInfo
+from instruments.sim.bench import SimBenchThread
 
 Runner = Callable[[Callable[[asyncio.Event], Any]], int]
 
@@ -53,8 +63,19 @@ def run_command(args: argparse.Namespace, run: Runner) -> int:
         return EXIT_BAD_INPUT
     for warning in warnings:
         console.print(f"warning: {warning}", style="yellow", markup=False)
+    where = f"{args.resume}/run.sqlite: station" if args.resume else str(args.station or "")
     try:
-        return _run_on_bench(prepared, warnings, console, run)
+        telemetry = telemetry_for_run(args.mqtt, prepared.station_text, where or "station")
+    except TelemetryUnavailable as exc:
+        print(f"hpbench run: {exc}", file=sys.stderr)
+        if prepared.store is not None:
+            prepared.store.close()
+        return EXIT_BAD_INPUT
+    try:
+        return _run_on_bench(prepared, warnings, console, run, args.fault_campaign, telemetry)
+    except RunRefused as exc:
+        print(f"hpbench run: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except ConnectFailed as exc:
         for line in str(exc).splitlines():
             print(f"hpbench run: cannot reach {line}", file=sys.stderr)
@@ -62,24 +83,49 @@ def run_command(args: argparse.Namespace, run: Runner) -> int:
         return EXIT_BAD_INPUT
 
 
-def _run_on_bench(prepared: Prepared, warnings: list[str], console: Console, run: Runner) -> int:
+def _log_libraries_to(path: Path) -> None:
+    """Library warnings (pymodbus on a garbled frame, asyncio on a broken link) go to the run's
+    log file, not over the progress display; hpbench's own account is in the run store."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+
+
+def _run_on_bench(
+    prepared: Prepared,
+    warnings: list[str],
+    console: Console,
+    run: Runner,
+    campaign: int | None,
+    telemetry: TelemetryConfig | None,
+) -> int:
     clock = clock_for(prepared)
-    with bench_instruments(prepared, clock) as instruments:
+    sims: list[SimBenchThread] = []
+    with bench_instruments(prepared, clock, sims.append) as instruments:
+        _log_libraries_to(prepared.run_dir / "hpbench.log")
+        channels = channels_of(instruments)
+        check_interlock_channels(prepared.station, channels)
         if prepared.store is None:
-            channels = {
-                channel_id(role, name): unit
-                for role, inst in instruments.items()
-                for name, unit in inst.channels().items()
-            }
             create_store(prepared, channels, warnings)
         engine = make_engine(prepared, instruments, clock)
+        if campaign is not None and sims:
+            start_campaign(prepared, sims[0], campaign, clock.now())
         what = "resuming" if prepared.resumed else "run"
         console.print(f"{what} {prepared.plan.spec.name} -> {prepared.run_dir}", markup=False)
 
         async def go(stop: asyncio.Event) -> Any:
             shower = asyncio.create_task(show_progress(engine, console))
             try:
-                return await run_engine(engine, prepared, stop)
+                return await run_with_telemetry(
+                    telemetry,
+                    engine,
+                    run_engine(engine, prepared, stop),
+                    RunInfo.from_prepared(prepared),
+                    log=lambda line: console.print(line, markup=False, highlight=False),
+                )
             finally:
                 shower.cancel()
                 await asyncio.gather(shower, return_exceptions=True)
@@ -88,9 +134,26 @@ def _run_on_bench(prepared: Prepared, warnings: list[str], console: Console, run
     store = prepared.store
     assert store is not None
     rows = store.points()
+    if campaign is not None:
+        console.print(campaign_summary(store), markup=False)
     store.close()
     points = [{"id": r.point_id, **(r.record or {}), "status": r.status} for r in rows]
     console.print(results_table(points))
     console.print(f"outcome: {phase}", markup=False)
+    _export(prepared.run_dir)
     print(prepared.run_dir, flush=True)
     return exit_code(phase, [p["status"] for p in points])
+
+
+def _export(run_dir: Path) -> None:
+    """The result files; a failure here never changes the run's outcome - the store has
+    everything, and `hpbench report` writes them again."""
+    try:
+        written = export_run(run_dir)
+    except (ExportError, ResultInvalid, OSError) as exc:
+        print(
+            f"hpbench run: result files not written: {exc}; run `hpbench report {run_dir}`",
+            file=sys.stderr,
+        )
+        return
+    print(f"result files: {', '.join(p.name for p in written)}", flush=True)

@@ -30,9 +30,11 @@ class SetHeatPump:
 
 @dataclass(frozen=True)
 class SafeState:
-    """Heat pump off, chamber to standby, water flow kept so the unit can run down."""
+    """Heat pump off; chamber and water as the station's safe state (or, at the end of a
+    plan, its final state) says."""
 
     reason: str
+    final: bool = False
 
 
 Command = SetAir | SetWater | SetHeatPump | SafeState

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bench.connect import close_all, connect_all, reason
+from bench.interlocks import Interlock, Interlocks
 from bench.run.acquisition import Acquisition
 from bench.run.bus import Bus
 from bench.run.commands import Command, SafeState, SetAir, SetHeatPump, SetWater
@@ -21,6 +22,7 @@ from bench.run.frame import Frame
 from bench.run.points import PointSpec
 from bench.run.results import WaterSide, point_results
 from bench.run.sequencer import FINAL, Judgement, Measure, Phase, PointOutcome, Sequencer
+from bench.station import BenchState
 from bench.store import RunStore
 from instruments.base import Instrument, InstrumentError
 from instruments.clock import Clock
@@ -64,8 +66,21 @@ class Engine:
         done_ids: set[str] | None = None,
         flows_seen: dict[str, float] | None = None,
         first_seq: int = 0,
+        interlocks: list[Interlock] | None = None,
+        safe: BenchState | None = None,
+        final: BenchState | None = None,
     ) -> None:
         self.instruments = instruments
+        self.period_s = period_s
+        self.interlocks = Interlocks(list(interlocks or []))
+        self.safe = safe or BenchState()
+        self.final = final or BenchState()
+        self._holds: dict[str, str] = {}  # what holds the run -> why
+        self._resend_on_release = False  # a safe stop switched the bench off meanwhile
+        self._bench_lock = asyncio.Lock()  # one command at a time reaches the bench
+        self._latched = False  # in the safe state: nothing may switch the heat pump on
+        self._background: set[asyncio.Task[None]] = set()  # command retries
+        self._safing: set[asyncio.Task[None]] = set()  # safe states under way
         self.clock = clock
         self.store = store
         self.water = water
@@ -131,7 +146,9 @@ class Engine:
         self._operator("skip point", self.sequencer.skip)
 
     def abort(self) -> None:
-        self._operator("abort", self.sequencer.abort)
+        t = self.clock.now()
+        self._emit(t, "operator", "abort", {"action": "abort"})
+        self._abort(t, "operator")
 
     def command(self, command: Command) -> None:
         """A manual set point from the operator (commissioning, troubleshooting): logged, then
@@ -156,7 +173,76 @@ class Engine:
         self._frame_count += 1
         self.store.append(frame)
         self.frames.publish(frame)
+        self._check_safety(frame)
         self._queue(self.sequencer.on_frame(frame))
+
+    # -- safety ------------------------------------------------------------------------------
+    def _check_safety(self, frame: Frame) -> None:
+        """Interlocks and the store's health, on every frame, before the sequencer sees it."""
+        for change in self.interlocks.check(frame):
+            lock, source = change.interlock, f"interlock {change.interlock.name}"
+            data = {"interlock": lock.name, "action": lock.action, "tripped": change.tripped}
+            if not change.tripped:
+                self._emit(frame.t, "interlock", f"{lock.name} cleared", data)
+                self._release(source)
+                continue
+            why = f"{lock.name}: {lock.describe()}"
+            self._emit(frame.t, "interlock", f"{why} -> {lock.action}", data)
+            if lock.action == "abort":
+                self._abort(frame.t, f"interlock {why}")
+            else:
+                self._hold(source, why, safe=lock.action == "safe_stop", t=frame.t)
+        error = self.store.error
+        if error is not None and "storage" not in self._holds:
+            self._emit(frame.t, "alarm", f"run store failing, frames kept in memory: {error}", {})
+            self._hold("storage", f"run store: {error}", safe=True, t=frame.t)
+        elif error is None and "storage" in self._holds:
+            self._emit(frame.t, "alarm", "run store writing again", {})
+            self._release("storage")
+
+    def _hold(self, source: str, why: str, *, safe: bool, t: float) -> None:
+        self._holds[source] = why
+        if safe:
+            self._resend_on_release = True
+            self._urgent_safe_state(t, why)
+        self._queue(self.sequencer.hold(t, why))
+
+    def _release(self, source: str) -> None:
+        if self._holds.pop(source, None) is None or self._holds:
+            return
+        if self.sequencer.phase == Phase.HELD:
+            resend, self._resend_on_release = self._resend_on_release, False
+            self._latched = False
+            self._queue(self.sequencer.resume(self.clock.now(), "cleared", resend=resend))
+
+    def _abort(self, t: float, why: str) -> None:
+        self.sequencer.abort(t, why)
+        self._urgent_safe_state(t, f"abort: {why}")
+        self._finished.set()
+
+    def _urgent_safe_state(self, t: float, why: str) -> None:
+        """Ahead of everything queued: set points still waiting belong to the suspended point
+        and are sent again when it resumes."""
+        self._latched = True  # from this instant nothing switches the heat pump on
+        while not self._commands.empty():
+            self._commands.get_nowait()
+            self._commands.task_done()
+        task = asyncio.create_task(self._reach_safe_state(t, why), name="safe-state")
+        self._safing.add(task)
+        task.add_done_callback(self._safing.discard)
+
+    async def _reach_safe_state(self, t_trip: float, why: str) -> None:
+        """The heat pump off is what makes the bench safe; its latency is what is reported
+        (the chamber and the water follow in parallel, and may be slower)."""
+        reached = await self._put_bench_in(self.safe)
+        latency = self.clock.now() - t_trip
+        periods = latency / self.period_s
+        data = {"latency_s": latency, "periods": periods, "reason": why, "reached": reached}
+        if reached:
+            message = f"safe state reached {latency:.2f} s ({periods:.2f} periods) after: {why}"
+        else:
+            message = f"safe state NOT confirmed (heat pump unreachable) after: {why}"
+        self._emit(self.clock.now(), "safety", message, data)
 
     def _queue(self, commands: list[Command]) -> None:
         for command in commands:
@@ -193,6 +279,10 @@ class Engine:
                 self.on_point(outcome, results)
 
     async def _execute(self, command: Command) -> None:
+        async with self._bench_lock:
+            await self._execute_now(command)
+
+    async def _execute_now(self, command: Command) -> None:
         chamber = self.instruments.get("climate_chamber")
         water = self.instruments.get("hydraulic_module")
         heat_pump = self.instruments.get("heat_pump")
@@ -208,23 +298,48 @@ class Engine:
                 if flow_t is not None:
                     await heat_pump.set_flow_temperature(flow_t)  # type: ignore[union-attr]
                 await heat_pump.set_demand(demand or 0.0)  # type: ignore[union-attr]
+                # checked right before the call, with nothing awaited in between: a safe stop
+                # latched before this point wins, and one latched after queues its "off"
+                # behind this "on" on the driver's lock
+                if on and self._latched:
+                    self._emit(self.clock.now(), "safety", "heat pump kept off: bench held", {})
+                    return
                 await heat_pump.set_running(on)  # type: ignore[union-attr]
-            case SafeState():
-                await self.safe_state()
+            case SafeState(final=final):
+                await self._put_bench_in(self.final if final else self.safe)
 
     async def safe_state(self) -> None:
-        """Heat pump off, chamber to standby; the water keeps flowing so the unit can run down.
-        Every step is tried even if an earlier one fails."""
-        steps = [
-            ("heat_pump", lambda i: i.set_running(False)),
-            ("climate_chamber", lambda i: i.set_mode("standby")),
-        ]
-        for role, step in steps:
-            if role in self.instruments:
-                try:
-                    await step(self.instruments[role])
-                except InstrumentError as exc:
-                    self._emit(self.clock.now(), "alarm", f"safe state: {role}: {reason(exc)}", {})
+        """The station's safe state, latched: nothing switches the heat pump on afterwards
+        (for a run that ends here, e.g. on a signal)."""
+        self._latched = True
+        await self._put_bench_in(self.safe)
+
+    async def _put_bench_in(self, state: BenchState) -> bool:
+        """Heat pump off, chamber and water as `state` says - all at once, so a slow chamber
+        never delays switching the unit off. Every step is tried; failures are alarms.
+        True when the heat pump confirmed it is off."""
+
+        async def step(role: str, action: Callable[[Any], Awaitable[None]]) -> bool:
+            if role not in self.instruments:
+                return role != "heat_pump"
+            try:
+                await action(self.instruments[role])
+                return True
+            except InstrumentError as exc:
+                self._emit(self.clock.now(), "alarm", f"safe state: {role}: {reason(exc)}", {})
+                return False
+
+        water = (
+            step("hydraulic_module", lambda i: i.set_flow(state.water_flow_m3h))
+            if state.water_pump == "on"
+            else step("hydraulic_module", lambda i: i.set_running(False))
+        )
+        heat_pump_off, *_ = await asyncio.gather(
+            step("heat_pump", lambda i: i.set_running(False)),
+            step("climate_chamber", lambda i: i.set_mode(state.chamber)),
+            water,
+        )
+        return heat_pump_off
 
     async def _run_commands(self) -> None:
         while True:
@@ -243,7 +358,27 @@ class Engine:
                 self._emit(self.clock.now(), "alarm", message, {})
                 await asyncio.sleep(0.2 * attempt)
         else:
-            self._queue(self.sequencer.abort(self.clock.now(), f"cannot command {command!r}"))
+            self._command_failed(command)
+
+    def _command_failed(self, command: Command) -> None:
+        """Hold the point and keep trying in the background: the instrument may come back."""
+        self._hold("command", f"cannot command {command!r}", safe=False, t=self.clock.now())
+        task = asyncio.create_task(self._retry(command), name="retry-command")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _retry(self, command: Command) -> None:
+        delay = self.period_s
+        while True:
+            await self.clock.sleep(delay)
+            try:
+                await self._execute(command)
+            except InstrumentError:
+                delay = min(delay * 2, 60.0)
+                continue
+            self._emit(self.clock.now(), "command", f"{command!r} carried out after retries", {})
+            self._release("command")
+            return
 
     # -- the run -----------------------------------------------------------------------------
     async def run(self, *, resumed: bool = False) -> Phase:
@@ -254,15 +389,18 @@ class Engine:
         commander = asyncio.create_task(self._run_commands(), name="commands")
         try:
             if resumed:  # re-establish the safe state before setting the next point
-                await self.safe_state()
+                await self._put_bench_in(self.safe)
                 self._emit(t, "run", "resumed: bench put in the safe state first", {})
             self.acquisition.start()
             self._queue(self.sequencer.start(self.clock.now()))
             await self._finished.wait()
             await self._drain_commands()
+            await asyncio.gather(*self._safing)
         finally:
             await self.acquisition.stop()
-            commander.cancel()
+            for task in [commander, *self._background]:
+                task.cancel()
+            await asyncio.gather(*self._background, *self._safing, return_exceptions=True)
             with contextlib.suppress(asyncio.CancelledError):
                 await commander
             if not self.sequencer.finished:  # cancelled from outside (signal): stay safe

@@ -19,6 +19,7 @@ from rich.table import Table
 from bench.run.engine import Engine, Event
 
 SHOWN_KINDS = {"state", "point", "alarm", "transient", "run", "instrument", "operator"}
+SHOWN_KINDS |= {"interlock", "safety", "progress", "gap"}
 
 
 def _duration(seconds: float | None) -> str:

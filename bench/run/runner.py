@@ -10,13 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import errno
+import os
 import secrets
-from collections.abc import Iterator
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bench.plan import Plan, load_plan, parse_plan
+from bench.plan import Plan, estimate, load_plan, parse_plan
+from bench.run.campaign import inject, schedule
 from bench.run.engine import Engine
 from bench.run.measure import make_measure
 from bench.run.planning import judgement, point_specs
@@ -30,7 +35,11 @@ from bench.station import (
     sim_station_path,
 )
 from bench.store import RunStore
+from bench.telemetry.config import redact_station_text
 from instruments.clock import Clock, ScaledClock, make_clock
+
+if TYPE_CHECKING:
+    from instruments.sim.bench import SimBenchThread
 
 EXIT_OK, EXIT_POINTS_FAILED, EXIT_BAD_INPUT, EXIT_ABORTED = 0, 1, 2, 3
 FINISHED_STATUSES = {"valid", "invalid", "failed", "skipped"}
@@ -83,6 +92,34 @@ def check_calibration(station: Station, today: dt.date) -> list[str]:
     return overdue
 
 
+def check_results_dir(results: Path, min_free_mb: float) -> None:
+    """Refuse, before anything starts, a results directory a run could not be written to."""
+    if not results.exists():
+        raise RunRefused(f"{results}: results directory does not exist")
+    if not results.is_dir():
+        raise RunRefused(f"{results}: results directory is not a directory")
+    try:
+        with tempfile.NamedTemporaryFile(dir=results, prefix=".hpbench-probe-") as probe:
+            probe.write(b"x")
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as exc:
+        what = {
+            errno.EROFS: "is on a read-only file system",
+            errno.EACCES: "is not writable",
+            errno.EPERM: "is not writable",
+            errno.ENOSPC: "is on a full disk",
+            errno.EDQUOT: "is over its disk quota",
+        }.get(exc.errno or 0, f"cannot be written: {exc.strerror or exc}")
+        raise RunRefused(f"{results}: results directory {what}") from None
+    free_mb = shutil.disk_usage(results).free / 1e6
+    if free_mb < min_free_mb:
+        raise RunRefused(
+            f"{results}: only {free_mb:.1f} MB free on the results disk; the station asks for "
+            f"at least {min_free_mb:g} MB (station.min_free_mb)"
+        )
+
+
 def run_dir_name(plan_name: str, now: dt.datetime, run_id: str) -> str:
     return f"{now:%Y-%m-%d}_{plan_name}_{run_id}"
 
@@ -94,8 +131,7 @@ def prepare_new(
     station, station_text = _read_station(station_path, sim)
     point_specs(plan, station)  # refuse an unrunnable plan before anything is created
     warnings = check_calibration(station, dt.date.today())
-    if not results.is_dir():
-        raise RunRefused(f"{results}: results directory does not exist")
+    check_results_dir(results, station.station.min_free_mb)
     run_dir = results / run_dir_name(plan.spec.name, dt.datetime.now(dt.UTC), secrets.token_hex(3))
     prepared = Prepared(plan, station, station_text, run_dir, None, sim, speed, False, set(), {}, 0)
     return prepared, warnings
@@ -108,7 +144,7 @@ def create_store(prepared: Prepared, channels: dict[str, str], warnings: list[st
         run_id=prepared.run_dir.name.rsplit("_", 1)[-1],
         plan_name=plan.spec.name,
         plan_text=plan.text,
-        station_text=prepared.station_text,
+        station_text=redact_station_text(prepared.station_text),
         channels=channels,
     )
     store.put_meta("plan_path", str(plan.path))
@@ -167,15 +203,47 @@ def prepare_resume(run_dir: Path) -> tuple[Prepared, list[str]]:
 
 
 @contextlib.contextmanager
-def bench_instruments(prepared: Prepared, clock: Clock) -> Iterator[dict[str, Any]]:
-    """The station's drivers; with `sim`, on a simulated bench started for this run."""
+def bench_instruments(
+    prepared: Prepared,
+    clock: Clock,
+    on_sim: Callable[[SimBenchThread], None] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The station's drivers; with `sim`, on a simulated bench started for this run (handed
+    to `on_sim`, for fault injection)."""
     if not prepared.sim:
         yield build_instruments(prepared.station)
         return
     from instruments.sim.bench import SimBenchThread
 
-    with SimBenchThread(clock) as endpoints:
+    sim = SimBenchThread(clock)
+    with sim as endpoints:
+        if on_sim is not None:
+            on_sim(sim)
         yield build_instruments(prepared.station, endpoints.as_dict())
+
+
+def start_campaign(prepared: Prepared, sim: SimBenchThread, seed: int, now: float) -> None:
+    """Schedule every simulator fault over the plan's estimated span, and record it."""
+    assert prepared.store is not None
+    span_s = estimate(prepared.plan.points).total_min * 60.0
+    planned = schedule(seed, span_s)
+    inject(sim.faults, planned)
+    prepared.store.put_meta("fault_campaign", {"seed": seed, "faults": len(planned)})
+    for fault in planned:
+        data = {"role": fault.role, "kind": str(fault.kind), "after_s": fault.after_s}
+        data |= {"duration_s": fault.duration_s, "start": now + fault.after_s}
+        prepared.store.event(now, "campaign", f"scheduled {fault.describe()}", data)
+
+
+def check_interlock_channels(station: Station, channels: dict[str, str]) -> None:
+    """Every interlock watches a channel this bench really has (the drivers name them)."""
+    for index, lock in enumerate(station.interlocks):
+        if lock.channel is not None and lock.channel not in channels:
+            known = ", ".join(c for c in channels if c.startswith(lock.channel.split(".")[0]))
+            raise RunRefused(
+                f"station interlocks[{index}] {lock.name!r}: no channel {lock.channel!r}; "
+                f"the bench has {known or 'no channel of that instrument'}"
+            )
 
 
 def make_engine(prepared: Prepared, instruments: dict[str, Any], clock: Clock) -> Engine:
@@ -194,6 +262,9 @@ def make_engine(prepared: Prepared, instruments: dict[str, Any], clock: Clock) -
         done_ids=prepared.done_ids,
         flows_seen=prepared.flows_seen,
         first_seq=prepared.first_seq,
+        interlocks=station.all_interlocks(),
+        safe=station.safe_state,
+        final=station.final_state,
     )
 
 

@@ -103,6 +103,7 @@ class PointState:
     defrosts: int = 0
     collect_from: float | None = None
     ready_since: float | None = None  # transient: equilibrium held, waiting for a defrost end
+    slow_noted: bool = False  # the "still setting" notice was given
     collection_frames: list[Frame] = field(default_factory=list)
     setting_done: bool = False
 
@@ -175,17 +176,21 @@ class Sequencer:
             self._go(phase, t, why)
         return []
 
-    def resume(self, t: float, why: str = "operator") -> list[Command]:
+    def resume(self, t: float, why: str = "operator", *, resend: bool = False) -> list[Command]:
         """Back to setting if the pause came while setting, else to stabilising: a collection
         period that was interrupted is started again from the equilibrium, and the point gets
-        its whole stabilisation time again."""
+        its whole stabilisation time again. After a safe stop (`resend`) the bench was switched
+        off: the point's set points are sent again and it starts from setting."""
         if self.phase not in (Phase.PAUSED, Phase.HELD) or self.point is None:
             return []
-        target = Phase.SETTING if self._paused_from == Phase.SETTING else Phase.STABILISING
-        self.point.timeout_from = t
+        p = self.point
+        target = (
+            Phase.SETTING if resend or self._paused_from == Phase.SETTING else Phase.STABILISING
+        )
+        p.timeout_from = p.last_adjust = t
         self._restart_judging(t)
         self._go(target, t, why)
-        return []
+        return self._set_points(p) if resend else []
 
     def skip(self, t: float, why: str = "operator") -> list[Command]:
         if self.point is None or self.finished or self.phase == Phase.IDLE:
@@ -230,6 +235,13 @@ class Sequencer:
         return []
 
     def _on_setting(self, frame: Frame, p: PointState, t: float) -> list[Command]:
+        if not p.slow_noted and t - p.timeout_from > p.spec.stabilise_timeout_s / 2:
+            p.slow_noted = True  # say once, at half time, what keeps the point from settling
+            why = p.judge.last_out or "the water side is still being trimmed"
+            minutes = (t - p.timeout_from) / 60
+            self.emit(
+                t, "progress", f"point {p.spec.id} still setting after {minutes:.0f} min: {why}", {}
+            )
         if t - p.last_adjust < self.judgement.adjust_every_s:
             return []
         p.last_adjust = t
@@ -436,7 +448,7 @@ class Sequencer:
             self.index += 1
         if self.index >= len(self.points):
             self._go(Phase.DONE, t, "plan complete")
-            return [SafeState("plan complete")]
+            return [SafeState("plan complete", final=True)]
         spec = self.points[self.index]
         flow = self._first_flow(spec)
         if flow is None:
@@ -460,9 +472,13 @@ class Sequencer:
             timeout_from=t,
         )
         self._go(Phase.SETTING, t, f"point {spec.id} ({self.index + 1}/{len(self.points)})")
+        return self._set_points(self.point)
+
+    def _set_points(self, p: PointState) -> list[Command]:
+        spec = p.spec
         return [
             SetAir(spec.air_c, spec.rh_pct),
-            SetWater(self.point.inlet_sp, flow),
+            SetWater(p.inlet_sp, p.flow_sp),
             SetHeatPump(True, spec.outlet_c, spec.demand_pct),
         ]
 

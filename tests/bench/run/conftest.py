@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from bench.run.acquisition import channels_of
 from bench.run.engine import Engine
-from bench.run.frame import channel_id
 from bench.run.runner import (
     Prepared,
     clock_for,
@@ -64,10 +64,11 @@ async def run_on_sim(
     speed: float = 500.0,
     during: Callable[[Engine, SimBenchThread], Awaitable[None]] | None = None,
     before: Callable[[SimBenchThread], Any] | None = None,
+    station: Path | None = None,
 ) -> Finished:
     plan = tmp_path / "plan.yaml"
     plan.write_text(text)
-    prepared, warnings = prepare_new(plan, None, sim=True, speed=speed, results=tmp_path)
+    prepared, warnings = prepare_new(plan, station, sim=True, speed=speed, results=tmp_path)
     clock = clock_for(prepared)
     sim = SimBenchThread(clock)
     endpoints = sim.start()
@@ -75,12 +76,7 @@ async def run_on_sim(
         if before is not None:
             before(sim)
         instruments = build_instruments(prepared.station, endpoints.as_dict())
-        channels = {
-            channel_id(role, name): unit
-            for role, inst in instruments.items()
-            for name, unit in inst.channels().items()
-        }
-        create_store(prepared, channels, warnings)
+        create_store(prepared, channels_of(instruments), warnings)
         engine = make_engine(prepared, instruments, clock)
         truth: dict[str, tuple[float, float]] = {}
 

@@ -119,3 +119,46 @@ async def test_a_defrost_switches_the_point_to_a_transient_test(sim_run):
     kinds = {e.kind for e in store.events()}
     assert {"defrost", "transient"} <= kinds
     store.close()
+
+
+async def test_an_interlock_trip_stops_the_bench_safely_and_the_point_resumes(sim_run):
+    async def alarm(engine, sim):
+        await wait_for(lambda: engine.status().phase == Phase.EQUILIBRIUM)
+        sim.faults.inject("heat_pump", "hp_alarm", duration=600.0, code=17)
+        await wait_for(lambda: engine.status().phase == Phase.HELD)
+        await wait_for(lambda: not sim.model.heat_pump.running)  # switched off by hpbench
+        await wait_for(lambda: engine.status().phase != Phase.HELD, 60)
+
+    done = await sim_run(plan_text(A7), during=alarm)
+    assert done.phase == Phase.DONE
+    store = RunStore.open(done.prepared.run_dir)
+    trips = [e for e in store.events({"interlock"}) if e.data.get("tripped")]
+    assert [e.data["interlock"] for e in trips] == ["heat pump alarm"]
+    (safe,) = [e for e in store.events({"safety"}) if e.data and "latency_s" in e.data]
+    assert safe.data["reached"] and safe.data["periods"] <= 2.0
+    cleared = [e for e in store.events({"interlock"}) if not e.data.get("tripped")]
+    assert cleared and cleared[0].t >= trips[0].t + 600  # held through the alarm and hold-off
+    (row,) = store.points()
+    assert row.status == "valid"  # the point started again after the hold and completed
+    store.close()
+
+
+async def test_an_abort_interlock_ends_the_run_aborted_and_safe(sim_run, tmp_path):
+    from bench.station import sim_station_path
+
+    station = tmp_path / "station.toml"
+    lock = 'channel = "heat_pump.alarm"\naction = '
+    text = sim_station_path().read_text().replace(lock + '"safe_stop"', lock + '"abort"')
+    station.write_text(text)
+    assert 'action = "abort"' in station.read_text()
+
+    async def alarm(engine, sim):
+        await wait_for(lambda: engine.status().phase == Phase.EQUILIBRIUM)
+        sim.faults.inject("heat_pump", "hp_alarm", code=17, latched=1)
+
+    done = await sim_run(plan_text(A7), during=alarm, station=station)
+    assert done.phase == Phase.ABORTED
+    assert not done.sim.model.heat_pump.running
+    store = RunStore.open(done.prepared.run_dir)
+    assert store.points()[0].status == "failed"
+    store.close()

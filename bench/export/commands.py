@@ -1,0 +1,116 @@
+"""`hpbench report RUNDIR`, `hpbench verify RUNDIR`, and `export_run` for the engine.
+
+`export_run` writes every result file of a run from its `run.sqlite`, each atomically, and
+`SHA256SUMS` last: a crash part-way leaves the older files whole, and a sums file that does
+not match them, which `verify` reports and `report` repairs.
+
+Exit codes of both commands: 0 all well, 1 verification failed (each failure printed with the
+file it concerns), 2 bad input (no such directory, no readable run).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TextIO
+
+from bench.export import atomic
+from bench.export.csvfiles import POINTS_NAME, SAMPLES_NAME, points_csv, samples_csv
+from bench.export.datasheet import DATASHEET_NAME, datasheet_csv
+from bench.export.report_html import REPORT_NAME, report_html
+from bench.export.result import RESULT_NAME, build_result, dumps, schema_problems
+from bench.export.rundata import load_run
+from bench.export.settings import ExportError
+from bench.export.sums import SUMS_NAME, check_sums, write_sums
+
+RESULT_FILES = (RESULT_NAME, POINTS_NAME, SAMPLES_NAME, DATASHEET_NAME, REPORT_NAME)
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class ResultInvalid(Exception):
+    """The result document built from a run breaks its own schema: a bug, never a user's."""
+
+
+def export_run(run_dir: Path) -> list[Path]:
+    """Write result.json, points.csv, samples.csv, datasheet.csv, report.html and SHA256SUMS.
+
+    Returns the paths written, SHA256SUMS last. Raises ExportError when `run_dir` holds no
+    readable run (str() names it), ResultInvalid if the document fails its schema.
+    """
+    run_dir = Path(run_dir)
+    data = load_run(run_dir)
+    doc = build_result(data)
+    problems = schema_problems(doc)
+    if problems:
+        raise ResultInvalid(f"{run_dir / RESULT_NAME}: " + "; ".join(problems[:5]))
+    contents = {
+        RESULT_NAME: dumps(doc),
+        POINTS_NAME: points_csv(doc),
+        SAMPLES_NAME: samples_csv(data, doc),
+        DATASHEET_NAME: datasheet_csv(doc),
+        REPORT_NAME: report_html(data, doc),
+    }
+    written = []
+    for name in RESULT_FILES:
+        path = run_dir / name
+        atomic.write_text(path, contents[name])
+        written.append(path)
+    written.append(write_sums(run_dir, RESULT_FILES))
+    return written
+
+
+def report_command(run_dir: str, out: TextIO, err: TextIO) -> int:
+    """`hpbench report RUNDIR`: regenerate every result file from run.sqlite."""
+    try:
+        written = export_run(Path(run_dir))
+    except ExportError as exc:
+        print(f"hpbench report: {exc}", file=err)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"hpbench report: {run_dir}: cannot write: {exc}", file=err)
+        return EXIT_BAD_INPUT
+    for path in written:
+        print(path, file=out)
+    return EXIT_OK
+
+
+def verify_command(run_dir: str, out: TextIO, err: TextIO) -> int:
+    """`hpbench verify RUNDIR`: every file against SHA256SUMS, result.json against its schema.
+
+    Prints one line per failure, `file: what`, and a last line with the verdict.
+    """
+    directory = Path(run_dir)
+    if not directory.is_dir():
+        print(f"hpbench verify: {run_dir}: no such run directory", file=err)
+        return EXIT_BAD_INPUT
+    has_any = any((directory / n).exists() for n in (*RESULT_FILES, SUMS_NAME))
+    if not has_any:
+        print(
+            f"hpbench verify: {run_dir}: no result files (make them with hpbench report)",
+            file=err,
+        )
+        return EXIT_BAD_INPUT
+    failures = [str(p) for p in check_sums(directory, RESULT_FILES)]
+    failures += [f"{RESULT_NAME}: {p}" for p in _result_problems(directory / RESULT_NAME)]
+    for line in failures:
+        print(line, file=out)
+    if failures:
+        print(f"{run_dir}: verification FAILED ({len(failures)} problem(s))", file=out)
+        return EXIT_FAILED
+    print(f"{run_dir}: OK, {len(RESULT_FILES)} files and the result schema", file=out)
+    return EXIT_OK
+
+
+def _result_problems(path: Path) -> list[str]:
+    """The schema check of result.json (its presence is the sums' business)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as exc:
+        return [f"cannot read: {exc}"]
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return [f"not JSON: {exc}"]
+    return [f"schema: {p}" for p in schema_problems(doc)]

@@ -1,0 +1,333 @@
+"""A point's numbers recomputed from the frames of its collection window in `run.sqlite`.
+
+`hpbench report` must reproduce a run's results from the store alone, so nothing here reads
+the numbers the engine wrote into the point record: capacity, power and COP come again from
+the bench's water-side sensors and power analyser (`bench.metrology.capacity`, ρ at the
+station's flow-meter position and water pressure, cp at the mean temperature), with the
+station's pump correction when it has one, and their uncertainty from the station's
+accuracies (`bench.metrology.uncertainty`). Frames where any of the four inputs is not OK are
+left out and counted, as the engine does.
+
+Steady points: the means of the period; Type A is the standard deviation of the mean.
+Transient points (a defrost occurred): heat and electrical energy integrated over the window of
+complete defrost cycles the sequencer kept. Their Type B uncertainty is the station's, at the
+window's means; their Type A is the cycle-to-cycle scatter (standard deviation of the mean of
+the per-cycle values), because the frame-to-frame variation of a defrosting unit is the
+defrost cycle itself, not noise. With fewer than two cycles it is left out and said so.
+
+The heat pump's own readings are averaged beside them for comparison and never used.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bench.export.settings import BenchSettings
+from bench.metrology import capacity
+from bench.metrology.psychro import wet_bulb
+from bench.metrology.uncertainty import Estimate, PointStats, point_uncertainty
+from bench.run.points import (
+    AIR_RH,
+    AIR_T,
+    HP_DEFROST,
+    HP_HEAT,
+    POWER,
+    VOLTAGE,
+    WATER_FLOW,
+    WATER_IN,
+    WATER_OUT,
+)
+
+INPUTS = (WATER_FLOW, WATER_IN, WATER_OUT, POWER)
+HP_SUPPLY = "heat_pump.supply_temp"
+HP_RETURN = "heat_pump.return_temp"
+HP_FLOW = "heat_pump.flow_rate"  # l/min on the simulated unit's map
+HP_OUTDOOR = "heat_pump.outdoor_temp"
+HP_ENERGY = "heat_pump.electrical_energy"  # Wh counter
+CHANNELS = (
+    *INPUTS,
+    AIR_T,
+    AIR_RH,
+    VOLTAGE,
+    HP_DEFROST,
+    HP_HEAT,
+    HP_SUPPLY,
+    HP_RETURN,
+    HP_FLOW,
+    HP_OUTDOOR,
+    HP_ENERGY,
+)
+STEADY = "means of the steady-state collection period"
+TRANSIENT = "integrated over complete defrost cycles"
+
+Columns = Mapping[str, Sequence[float | None]]
+
+
+def point_numbers(
+    t: Sequence[float],
+    cols: Columns,
+    *,
+    transient: bool,
+    settings: BenchSettings,
+    barometric_pa: float,
+) -> dict[str, Any]:
+    """The `measured`, `results`, `uncertainty` and `heat_pump_reported` of one point."""
+    n = len(t)
+    usable = [i for i in range(n) if all(cols[c][i] is not None for c in INPUTS)]
+    out: dict[str, Any] = {
+        "measured": measured_conditions(cols, barometric_pa),
+        "heat_pump_reported": heat_pump_reported(t, cols),
+        "results": None,
+        "uncertainty": None,
+        "window": {
+            "first_t": t[0] if n else None,
+            "last_t": t[-1] if n else None,
+            "frames": n,
+            "frames_used": len(usable),
+        },
+    }
+    if len(usable) < 2:
+        reason = "fewer than two frames with valid flow, temperatures and power"
+        out["results"] = {"error": reason}
+        out["uncertainty"] = {"available": False, "reason": reason}
+        return out
+
+    def series(channel: str) -> list[float]:
+        col = cols[channel]
+        return [col[i] for i in usable]  # type: ignore[misc]
+
+    ts = [t[i] for i in usable]
+    qv, t_in, t_out, p = (series(c) for c in INPUTS)
+    pump = settings.pump
+    dp = pump.dp_pa if pump else 0.0
+    corr = pump.correction if pump else None
+    try:
+        if transient:
+            defrost = [(cols[HP_DEFROST][i] or 0.0) >= 0.5 for i in usable]
+            out["results"], out["uncertainty"] = _transient(
+                ts, qv, t_in, t_out, p, defrost, settings, dp, corr
+            )
+        else:
+            out["results"], out["uncertainty"] = _steady(qv, t_in, t_out, p, settings, dp, corr)
+    except ValueError as exc:  # water outside the liquid range, zero power: no numbers
+        out["results"] = {"error": str(exc)}
+        out["uncertainty"] = {"available": False, "reason": str(exc)}
+    return out
+
+
+def _steady(
+    qv: list[float],
+    t_in: list[float],
+    t_out: list[float],
+    p: list[float],
+    s: BenchSettings,
+    dp: float,
+    pump: capacity.PumpCorrection | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    mean = statistics.fmean
+    r = capacity.steady_point(
+        mean(qv),
+        mean(t_in),
+        mean(t_out),
+        mean(p),
+        p_pa=s.pressure_pa,
+        meter=s.meter,
+        dp_pa=dp,
+        pump=pump,
+    )
+    results = {
+        "method": STEADY,
+        "capacity_w": r.phi_w,
+        "power_raw_w": r.power.raw_w,
+        "pump_correction_w": r.power.pump_w,
+        "power_w": r.power.effective_w,
+        "cop_raw": r.cop_raw,
+        "cop": r.cop,
+    }
+    if s.accuracies is None:
+        return results, _not_available(s)
+    u = point_uncertainty(
+        PointStats.from_series(t_in, t_out, qv, p),
+        s.accuracies,
+        p_pa=s.pressure_pa,
+        meter=s.meter,
+        dp_pa=dp,
+        pump=pump,
+        k=s.k,
+    )
+    return results, {
+        "available": True,
+        "k": s.k,
+        "type_a": "standard deviation of the mean over the collection period",
+        "capacity_w": _estimate(u.phi_w),
+        "power_raw_w": _estimate(u.p_raw_w),
+        "power_w": _estimate(u.p_e_w),
+        "cop_raw": _estimate(u.cop_raw),
+        "cop": _estimate(u.cop),
+        "budget_capacity_w": dict(u.budget_phi_w),
+        "budget_power_w": dict(u.budget_p_w),
+    }
+
+
+def _transient(
+    ts: list[float],
+    qv: list[float],
+    t_in: list[float],
+    t_out: list[float],
+    p: list[float],
+    defrost: list[bool],
+    s: BenchSettings,
+    dp: float,
+    pump: capacity.PumpCorrection | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    def integrate(a: int, b: int) -> capacity.IntegratedResult:
+        return capacity.integrate(
+            ts[a:b],
+            qv[a:b],
+            t_in[a:b],
+            t_out[a:b],
+            p[a:b],
+            p_pa=s.pressure_pa,
+            meter=s.meter,
+            dp_pa=dp,
+            pump=pump,
+        )
+
+    r = integrate(0, len(ts))
+    cycles = [integrate(a, b + 1) for a, b in cycle_bounds(defrost)]
+    results = {
+        "method": TRANSIENT,
+        "capacity_w": r.phi_w,
+        "power_raw_w": r.p_raw_w,
+        "pump_correction_w": r.p_e_w - r.p_raw_w,
+        "power_w": r.p_e_w,
+        "cop_raw": r.cop_raw,
+        "cop": r.cop,
+        "duration_s": r.duration_s,
+        "heat_kwh": r.heat_j / 3.6e6,
+        "electric_kwh": r.electric_j / 3.6e6,
+        "cycles": len(cycles),
+    }
+    if s.accuracies is None:
+        return results, _not_available(s)
+    mean = statistics.fmean
+    at_means = PointStats(t_in_c=mean(t_in), t_out_c=mean(t_out), qv_m3h=mean(qv), p_w=mean(p))
+    b = point_uncertainty(
+        at_means, s.accuracies, p_pa=s.pressure_pa, meter=s.meter, dp_pa=dp, pump=pump, k=s.k
+    )
+    budget_phi = {k: v for k, v in b.budget_phi_w.items() if "scatter" not in k}
+    budget_p = {k: v for k, v in b.budget_p_w.items() if "scatter" not in k}
+    if len(cycles) >= 2:
+        type_a = f"cycle-to-cycle scatter over {len(cycles)} complete defrost cycles"
+        s_phi = _sdm([c.phi_w for c in cycles])
+        s_p = _sdm([c.p_raw_w for c in cycles])
+        s_cop = _sdm([c.cop for c in cycles])
+        s_cop_raw = _sdm([c.cop_raw for c in cycles])
+    else:
+        type_a = f"not included: {len(cycles)} complete defrost cycle(s), two needed"
+        s_phi = s_p = s_cop = s_cop_raw = 0.0
+    budget_phi["cycle-to-cycle scatter"] = s_phi
+    budget_p["cycle-to-cycle scatter"] = s_p
+    u_phi = _rss(budget_phi.values())
+    u_p = _rss(budget_p.values())
+    # COP: the instruments' part through the ratio; the scatter from the per-cycle COPs, which
+    # carry the (strong) correlation of heat and power over a cycle.
+    u_b_phi = _rss(v for k, v in budget_phi.items() if "scatter" not in k)
+    u_b_p = _rss(v for k, v in budget_p.items() if "scatter" not in k)
+
+    def cop_u(value: float, power: float, s_a: float) -> float:
+        rel = math.hypot(u_b_phi / r.phi_w, u_b_p / power) if r.phi_w else math.inf
+        return math.hypot(abs(value) * rel, s_a)
+
+    k = s.k
+    return results, {
+        "available": True,
+        "k": k,
+        "type_a": type_a,
+        "capacity_w": _estimate(Estimate(r.phi_w, u_phi, k)),
+        "power_raw_w": _estimate(Estimate(r.p_raw_w, u_p, k)),
+        "power_w": _estimate(Estimate(r.p_e_w, u_p, k)),
+        "cop_raw": _estimate(Estimate(r.cop_raw, cop_u(r.cop_raw, r.p_raw_w, s_cop_raw), k)),
+        "cop": _estimate(Estimate(r.cop, cop_u(r.cop, r.p_e_w, s_cop), k)),
+        "budget_capacity_w": budget_phi,
+        "budget_power_w": budget_p,
+    }
+
+
+def cycle_bounds(defrost: Sequence[bool]) -> list[tuple[int, int]]:
+    """(first, last) sample of each complete defrost cycle in a transient window.
+
+    The window starts at a defrost end and stops at the last one (the sequencer cuts it so);
+    a cycle runs from one defrost end to the next, the boundary sample shared. Heating before
+    the first end in the window, or after the last, is not a complete cycle and not counted.
+    """
+    ends = [i for i in range(1, len(defrost)) if defrost[i - 1] and not defrost[i]]
+    starts = [0] if defrost and not defrost[0] else []
+    bounds = sorted(set(starts + ends))
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b in ends]
+
+
+def measured_conditions(cols: Columns, barometric_pa: float) -> dict[str, float | None]:
+    """Means of the controlled quantities over the window (OK readings only)."""
+    air, rh = _mean(cols.get(AIR_T)), _mean(cols.get(AIR_RH))
+    wb = None
+    if air is not None and rh is not None:
+        try:
+            wb = wet_bulb(air, min(max(rh, 0.0), 100.0), p_pa=barometric_pa)
+        except ValueError:
+            wb = None
+    return {
+        "air_dry_bulb_c": air,
+        "air_rh_pct": rh,
+        "air_wet_bulb_c": wb,
+        "water_inlet_c": _mean(cols.get(WATER_IN)),
+        "water_outlet_c": _mean(cols.get(WATER_OUT)),
+        "water_flow_m3h": _mean(cols.get(WATER_FLOW)),
+        "voltage_v": _mean(cols.get(VOLTAGE)),
+        "power_w": _mean(cols.get(POWER)),
+    }
+
+
+def heat_pump_reported(t: Sequence[float], cols: Columns) -> dict[str, float | None]:
+    """The unit's own view of the same window: for comparison only, never used."""
+    energy = [(ti, e) for ti, e in zip(t, cols.get(HP_ENERGY) or [], strict=False) if e is not None]
+    power = None
+    if len(energy) >= 2 and energy[-1][0] > energy[0][0] and energy[-1][1] > energy[0][1]:
+        power = (energy[-1][1] - energy[0][1]) * 3600.0 / (energy[-1][0] - energy[0][0])
+    heat = _mean(cols.get(HP_HEAT))
+    return {
+        "heat_output_w": heat,
+        "electrical_power_w": power,
+        "cop": heat / power if heat is not None and power else None,
+        "supply_temp_c": _mean(cols.get(HP_SUPPLY)),
+        "return_temp_c": _mean(cols.get(HP_RETURN)),
+        "flow_rate": _mean(cols.get(HP_FLOW)),
+        "outdoor_temp_c": _mean(cols.get(HP_OUTDOOR)),
+    }
+
+
+def _not_available(s: BenchSettings) -> dict[str, Any]:
+    return {"available": False, "reason": f"station accuracies: {s.accuracy_problem}"}
+
+
+def _estimate(e: Estimate) -> dict[str, float]:
+    return {"u": e.u, "U": e.expanded, "u_rel": e.u_rel}
+
+
+def _mean(values: Sequence[float | None] | None) -> float | None:
+    if not values:
+        return None
+    good = [v for v in values if v is not None]
+    return math.fsum(good) / len(good) if good else None
+
+
+def _sdm(values: Sequence[float]) -> float:
+    return statistics.stdev(values) / math.sqrt(len(values))
+
+
+def _rss(values: Any) -> float:
+    return math.sqrt(math.fsum(v * v for v in values))
