@@ -10,15 +10,14 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from rich.console import Console
 
+from bench.export import atomic
 from bench.station import StationError, build_instruments, load_station, sim_station_path
 from bench.telemetry.commands import add_fleet_arguments, add_mqtt_argument, cmd_fleet
 from instruments.clock import Clock, make_clock
@@ -120,7 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", help="check a run's result files: sums and schema")
     verify.add_argument("run_dir", metavar="RUNDIR")
+    verify.add_argument("--public-key", metavar="FILE", help="check SHA256SUMS.sig with it")
     verify.set_defaults(func=cmd_verify)
+
+    keygen = sub.add_parser("keygen", help="make an Ed25519 key pair for signing results")
+    keygen.add_argument("key_file", metavar="KEYFILE", help="private key; KEYFILE.pub is public")
+    keygen.set_defaults(func=cmd_keygen)
 
     fleet = sub.add_parser("fleet", help="watch every bench on an MQTT broker")
     add_fleet_arguments(fleet)
@@ -168,23 +172,6 @@ def _run(coro_factory: Callable[[asyncio.Event], object]) -> int:
     return asyncio.run(runner())
 
 
-def write_json_atomically(path: Path, data: object) -> None:
-    """Temporary file in the same directory, fsync, rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def cmd_sim(args: argparse.Namespace) -> int:
     from instruments.sim.bench import SimBench
 
@@ -197,7 +184,9 @@ def cmd_sim(args: argparse.Namespace) -> int:
             assert sim.endpoints is not None
             endpoints = sim.endpoints.as_dict()
             if args.endpoints_json:
-                write_json_atomically(Path(args.endpoints_json), endpoints)
+                path = Path(args.endpoints_json)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic.write_text(path, json.dumps(endpoints, indent=2) + "\n")
             for name, address in endpoints.items():
                 print(f"{name:20} {address}", flush=True)
             print(f"simulated bench running at {clock.speed:g}x; Ctrl-C stops it", flush=True)
@@ -271,7 +260,21 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from bench.export import verify_command
 
-    return verify_command(args.run_dir, sys.stdout, sys.stderr)
+    return verify_command(args.run_dir, sys.stdout, sys.stderr, args.public_key)
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from bench.export.signing import generate_key
+
+    private = Path(args.key_file)
+    if private.exists():
+        return _usage("keygen", f"{private} exists: not overwriting a key")
+    try:
+        generate_key(private, Path(f"{private}.pub"))
+    except OSError as exc:
+        return _usage("keygen", f"{private}: {exc.strerror or exc}")
+    print(f"private key {private} (keep it on the bench), public key {private}.pub")
+    return 0
 
 
 def cmd_scop(args: argparse.Namespace) -> int:

@@ -43,6 +43,12 @@ class PumpCorrection(_Strict):
     enabled: bool = True
 
 
+class Signing(_Strict):
+    """Sign each run's SHA256SUMS with this Ed25519 private key (PEM), `hpbench keygen`."""
+
+    key_file: str = Field(min_length=1)
+
+
 class StationInfo(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     lab: str = ""
@@ -94,6 +100,7 @@ class Station(_Strict):
     final_state: BenchState = Field(default_factory=BenchState)  # the end of a plan
     interlocks: list[Interlock] = Field(default_factory=list)
     telemetry: TelemetrySettings | None = None  # MQTT publishing (bench/telemetry)
+    signing: Signing | None = None  # tamper evidence beyond SHA256SUMS (bench/export/signing)
 
     @model_validator(mode="after")
     def _interlock_roles(self) -> Station:

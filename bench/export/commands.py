@@ -21,6 +21,7 @@ from bench.export.report_html import REPORT_NAME, report_html
 from bench.export.result import RESULT_NAME, build_result, dumps, schema_problems
 from bench.export.rundata import load_run
 from bench.export.settings import ExportError
+from bench.export.signing import SIG_NAME, SigningError, sign_sums, signature_problems
 from bench.export.sums import SUMS_NAME, check_sums, write_sums
 
 RESULT_FILES = (RESULT_NAME, POINTS_NAME, SAMPLES_NAME, DATASHEET_NAME, REPORT_NAME)
@@ -56,6 +57,12 @@ def export_run(run_dir: Path) -> list[Path]:
         atomic.write_text(path, contents[name])
         written.append(path)
     written.append(write_sums(run_dir, RESULT_FILES))
+    signing = data.settings.station.signing
+    if signing is not None:
+        try:
+            written.append(sign_sums(run_dir, Path(signing.key_file)))
+        except SigningError as exc:
+            raise ExportError(f"station signing.key_file: {exc}") from None
     return written
 
 
@@ -74,8 +81,9 @@ def report_command(run_dir: str, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def verify_command(run_dir: str, out: TextIO, err: TextIO) -> int:
-    """`hpbench verify RUNDIR`: every file against SHA256SUMS, result.json against its schema.
+def verify_command(run_dir: str, out: TextIO, err: TextIO, public_key: str | None = None) -> int:
+    """`hpbench verify RUNDIR [--public-key FILE]`: every file against SHA256SUMS,
+    result.json against its schema, and with a public key the signature of SHA256SUMS.
 
     Prints one line per failure, `file: what`, and a last line with the verdict.
     """
@@ -92,12 +100,22 @@ def verify_command(run_dir: str, out: TextIO, err: TextIO) -> int:
         return EXIT_BAD_INPUT
     failures = [str(p) for p in check_sums(directory, RESULT_FILES)]
     failures += [f"{RESULT_NAME}: {p}" for p in _result_problems(directory / RESULT_NAME)]
+    signed = ""
+    if public_key is not None:
+        try:
+            failures += signature_problems(directory, Path(public_key))
+        except SigningError as exc:
+            print(f"hpbench verify: {exc}", file=err)
+            return EXIT_BAD_INPUT
+        signed = ", signed by that key"
+    elif (directory / SIG_NAME).exists():
+        signed = f" ({SIG_NAME} present: give --public-key to check it)"
     for line in failures:
         print(line, file=out)
     if failures:
         print(f"{run_dir}: verification FAILED ({len(failures)} problem(s))", file=out)
         return EXIT_FAILED
-    print(f"{run_dir}: OK, {len(RESULT_FILES)} files and the result schema", file=out)
+    print(f"{run_dir}: OK, {len(RESULT_FILES)} files and the result schema{signed}", file=out)
     return EXIT_OK
 
 
