@@ -96,6 +96,7 @@ class HeatPumpState:
     flow_temp_sp: float = 35.0
     demand_pct: float | None = None  # fixed share of maximum capacity; None: follow set point
     alarm_code: int = 0
+    alarm_latched: bool = False  # only the alarm-reset register clears it
     defrost: bool = False
     capacity_w: float = 0.0  # true heat delivered to the water (negative while defrosting)
     power_w: float = STANDBY_POWER_W  # true electrical input
@@ -118,11 +119,11 @@ class HydraulicState:
     flow_sp_m3h: float = 1.6
     inlet_c: float = AMBIENT_C  # water into the heat pump (bench-conditioned return)
     outlet_c: float = AMBIENT_C  # water out of the heat pump
-    flow_m3h: float = 0.0
+    flow_m3h: float = 1.6  # the bench's pump runs from power-on
     # what the bench's calibrated sensors read: truth plus noise, refreshed each advance
     inlet_meas_c: float = AMBIENT_C
     outlet_meas_c: float = AMBIENT_C
-    flow_meas_m3h: float = 0.0
+    flow_meas_m3h: float = 1.6
 
 
 @dataclass
@@ -221,9 +222,7 @@ class BenchModel:
 
     def _step_heat_pump(self, dt: float) -> None:
         hp, h, air = self.heat_pump, self.hydraulic, self.chamber
-        alarm = self._fault("heat_pump", FaultKind.HP_ALARM)
-        if alarm is not None:
-            hp.alarm_code = int(alarm) if alarm != 1.0 else 2
+        self._alarm_from_fault(hp)
         q_max = self.perfmap.max_capacity_w(air.temp_pv, hp.flow_temp_sp)
         p_max = self.perfmap.max_power_w(air.temp_pv, hp.flow_temp_sp)
         can_run = hp.running and hp.alarm_code == 0 and h.flow_m3h >= MIN_FLOW_M3H
@@ -260,6 +259,17 @@ class BenchModel:
             if hp.frost >= 1.0:
                 hp.defrost, hp.defrost_left_s = True, DEFROST_S
                 hp.defrost_count += 1
+
+    def _alarm_from_fault(self, hp: HeatPumpState) -> None:
+        """An injected alarm holds while the fault does; it then resets itself, as a unit's
+        auto-resetting alarms do, unless the fault says `latched=1` (then only a write to the
+        alarm-reset register clears it)."""
+        fault = None if self.faults is None else self.faults.active("heat_pump", FaultKind.HP_ALARM)
+        if fault is not None:
+            hp.alarm_code = int(fault.params.get("code", 2))
+            hp.alarm_latched = bool(fault.params.get("latched", 0))
+        elif hp.alarm_code and not hp.alarm_latched:
+            hp.alarm_code = 0
 
     def _step_electrical(self, dt: float) -> None:
         e, hp = self.electrical, self.heat_pump

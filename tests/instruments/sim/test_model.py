@@ -124,3 +124,17 @@ def test_fixed_demand_runs_at_that_share_of_the_map(manual_clock):
 def test_humidity_ratio_against_a_psychrometric_table():
     # ASHRAE Fundamentals: saturated air at 20 C and 101.325 kPa holds 14.75 g/kg
     assert humidity_ratio_g_per_kg(20.0, 100.0) == pytest.approx(14.75, rel=0.01)
+
+
+def test_an_injected_alarm_resets_itself_unless_latched(manual_clock):
+    faults = FaultInjector(manual_clock)
+    model = BenchModel(manual_clock, faults)
+    rating_point(model, 7.0, 86.8, 35.0, 30.0)
+    faults.inject("heat_pump", FaultKind.HP_ALARM, duration=300, code=5)
+    run(model, manual_clock, 200)
+    assert model.heat_pump.alarm_code == 5
+    run(model, manual_clock, 200)
+    assert model.heat_pump.alarm_code == 0  # auto-reset when the cause is gone
+    faults.inject("heat_pump", FaultKind.HP_ALARM, duration=300, code=6, latched=1)
+    run(model, manual_clock, 600)
+    assert model.heat_pump.alarm_code == 6  # latched: only the reset register clears it
