@@ -12,25 +12,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from instruments.sim.faults import FaultInjector, FaultKind
 from instruments.sim.modbus_servers import HeatPumpSim, HydraulicModuleSim, Request
 from instruments.sim.model import BenchModel, Noise
-
-
-class FrozenClock:
-    """Bench time that moves only when a test moves it: model values are exact."""
-
-    speed = 1.0
-
-    def __init__(self) -> None:
-        self.t = 1_700_000_000.0
-
-    def now(self) -> float:
-        return self.t
-
-    async def sleep(self, seconds: float) -> None:
-        self.t += seconds
-        await asyncio.sleep(0)
-
-    def to_wall(self, bench_seconds: float) -> float:
-        return bench_seconds
+from tests.conftest import ManualClock as FrozenClock
 
 
 @pytest.fixture
