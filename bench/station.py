@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bench.interlocks import Interlock
 from bench.telemetry.config import TelemetrySettings
-from bench.tomlpos import toml_line
+from bench.tomlpos import toml_line, validation_messages
 from instruments import registry
 from instruments.base import ROLES, Instrument
 
@@ -149,15 +149,6 @@ class Station(_Strict):
         return any(e.address.startswith(SIM_PREFIX) for e in self.instruments.values())
 
 
-def _format_errors(path: str, text: str, error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        loc = [str(p) for p in item["loc"]]
-        message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{path}:{toml_line(text, loc)}: {'.'.join(loc)}: {message}")
-    return "\n".join(lines)
-
-
 def parse_station(text: str, path: str) -> Station:
     try:
         raw = tomllib.loads(text)
@@ -166,7 +157,7 @@ def parse_station(text: str, path: str) -> Station:
     try:
         station = Station.model_validate(raw)
     except ValidationError as exc:
-        raise StationError(_format_errors(path, text, exc)) from None
+        raise StationError(validation_messages(path, text, exc, whole="station")) from None
     problems = []
     for role, entry in station.instruments.items():
         allowed = registry.driver_options(entry.driver) - {"timeout_s"}

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'.]+)\s*=")
 
@@ -38,3 +40,21 @@ def toml_line(text: str, loc: Sequence[str | int]) -> int:
         if matched == len(candidate) and matched > best_len:
             best_line, best_len = number, matched
     return best_line
+
+
+def validation_messages(
+    path: str,
+    text: str,
+    error: ValidationError,
+    *,
+    prefix: Sequence[str] = (),
+    whole: str = "file",
+) -> str:
+    """A pydantic error as `file:line: field: message` lines (`prefix`: where the validated
+    table sits in the file; `whole`: the name used when the error is about the file itself)."""
+    lines = []
+    for item in error.errors():
+        loc = [*prefix, *(str(p) for p in item["loc"])]
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{path}:{toml_line(text, loc)}: {'.'.join(loc) or whole}: {message}")
+    return "\n".join(lines)

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bench.tomlpos import toml_line
+from bench.tomlpos import toml_line, validation_messages
 
 QUANTITIES = (
     "air_dry_bulb",
@@ -127,24 +127,17 @@ def available_profiles() -> list[str]:
     return sorted(p.stem for p in profile_dir().glob("*.toml"))
 
 
-def _format(path: str, text: str, error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        loc = [str(p) for p in item["loc"]]
-        message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{path}:{toml_line(text, loc)}: {'.'.join(loc) or 'profile'}: {message}")
-    return "\n".join(lines)
-
-
 def parse_profile(text: str, path: str) -> Profile:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays / tables
+        raise ProfileError(f"{path}: not valid TOML: nested too deeply") from None
     try:
         return Profile.model_validate(raw)
     except ValidationError as exc:
-        raise ProfileError(_format(path, text, exc)) from None
+        raise ProfileError(validation_messages(path, text, exc, whole="profile")) from None
 
 
 def _read(path: Path) -> Profile:

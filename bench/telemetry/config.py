@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from bench.tomlpos import toml_line
+from bench.tomlpos import toml_line, validation_messages
 
 SCHEMES = {"mqtt": (False, 1883), "mqtts": (True, 8883)}
 TOPICS = ("status", "frame", "point", "event", "run")
@@ -220,15 +220,6 @@ class TelemetryConfig:
         )
 
 
-def _format_errors(path: str, text: str, error: ValidationError) -> str:
-    lines = []
-    for item in error.errors():
-        loc = ["telemetry", *(str(p) for p in item["loc"])]
-        message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{path}:{toml_line(text, loc)}: {'.'.join(loc)}: {message}")
-    return "\n".join(lines)
-
-
 def settings_from_station_text(text: str, path: str) -> TelemetrySettings | None:
     """The station file's `[telemetry]` table, or None when it has none."""
     try:
@@ -243,7 +234,9 @@ def settings_from_station_text(text: str, path: str) -> TelemetrySettings | None
     try:
         return TelemetrySettings.model_validate(table)
     except ValidationError as exc:
-        raise TelemetryConfigError(_format_errors(path, text, exc)) from None
+        raise TelemetryConfigError(
+            validation_messages(path, text, exc, prefix=("telemetry",))
+        ) from None
 
 
 def _station_name(text: str) -> str | None:
