@@ -109,6 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_mqtt_argument(run)
     run.set_defaults(func=cmd_run)
 
+    tui = sub.add_parser("tui", help="the terminal UI: watch, steer and review bench runs")
+    tui.add_argument("plan", nargs="?", metavar="PLAN.yaml")
+    tui.add_argument("--station", metavar="FILE", help="station file (TOML)")
+    tui.add_argument("--sim", action="store_true", help="run on the simulated bench")
+    tui.add_argument("--speed", type=_speed, default=1.0, help="time-warp (--sim only)")
+    tui.add_argument("--results", default="results", metavar="DIR", help="where runs are written")
+    tui.set_defaults(func=cmd_tui)
+
     validate = sub.add_parser("validate", help="check a plan: points, duration, problems")
     validate.add_argument("plan", metavar="PLAN.yaml")
     validate.set_defaults(func=cmd_validate)
@@ -227,6 +235,12 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
     with SimBenchThread(clock) as endpoints:
         return probe_with(endpoints.as_dict())
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from bench.tui.command import tui_command
+
+    return tui_command(args.plan, args.station, args.sim, args.speed, results=args.results)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

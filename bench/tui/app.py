@@ -1,0 +1,227 @@
+"""The hpbench TUI: four screens over one `Session`. The engine owns the run, screens their parts.
+
+The app only wires: it connects the session, pulls what arrived on its buses into the `LiveState`
+at most `REFRESH_HZ` times a second and tells the visible screens, and routes the operator's
+actions (with a confirmation for the destructive ones) to the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from bench.connect import ConnectFailed
+from bench.plan import PlanError
+from bench.run.frame import Frame
+from bench.run.planning import PlanNotRunnable
+from bench.run.results import WaterSide
+from bench.run.runner import RunRefused
+from bench.run.sequencer import Phase
+from bench.station import StationError
+from bench.store import StoreError
+from bench.tui.history import History
+from bench.tui.live import LiveState
+from bench.tui.messages import LiveUpdated
+from bench.tui.screens.bench import BenchScreen
+from bench.tui.screens.confirm import ConfirmScreen
+from bench.tui.screens.manual import ManualScreen
+from bench.tui.screens.plan import PlanScreen
+from bench.tui.screens.runs import RunsScreen
+from bench.tui.session import Session
+
+REFRESH_HZ = 10.0  # redraws a second at most, on average
+REFRESH_BURST = 2.0  # redraws allowed back to back
+IDLE_REFRESH_HZ = 4.0  # when no frame comes (a bench not connected, events only)
+REFUSALS = (PlanError, RunRefused, PlanNotRunnable, StationError, StoreError, RuntimeError)
+
+
+class HpbenchApp(App[int]):
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
+    TITLE = "hpbench"
+    MODES: ClassVar[dict[str, str | Callable[[], Screen]]] = {  # type: ignore[type-arg]
+        "bench": BenchScreen,
+        "plan": PlanScreen,
+        "manual": ManualScreen,
+        "runs": RunsScreen,
+    }
+    DEFAULT_MODE = "bench"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("b", "switch_mode('bench')", "Bench"),
+        Binding("p", "switch_mode('plan')", "Plan"),
+        Binding("m", "switch_mode('manual')", "Manual"),
+        Binding("r", "switch_mode('runs')", "Runs"),
+        Binding("space", "pause_resume", "Pause/Resume"),
+        Binding("s", "skip", "Skip"),
+        Binding("a", "abort", "Abort"),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self, session: Session, plan_path: Path | None = None, *, connect: bool = True
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.plan_path = plan_path
+        self.connect_on_mount = connect
+        info = session.bench.station.station
+        self.live = LiveState(History(water=WaterSide(info.water_pressure_pa, info.flow_meter)))
+        self._frames = session.frames.subscribe("tui", maxsize=1024)
+        self._events = session.events.subscribe("tui", maxsize=1024)
+        self._was_running = False
+        self._last_update = 0.0
+
+    # -- the loop ------------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.run_worker(self._follow_frames(), name="refresh", group="refresh")
+        self.set_interval(1.0 / IDLE_REFRESH_HZ, self._tick)  # events and clocks without frames
+        if self.connect_on_mount:
+            self.connect_bench()
+
+    async def _connect(self) -> None:
+        try:
+            await self.session.connect()
+        except ConnectFailed as exc:
+            for line in str(exc).splitlines():
+                self.session.emit(self.session.clock.now(), "alarm", f"cannot reach {line}", {})
+            self.notify(f"cannot reach the bench:\n{exc}", severity="error", timeout=15)
+
+    async def _follow_frames(self) -> None:
+        """Redraw as soon as a frame arrives, at most REFRESH_HZ times a second on average
+        (a token bucket, so a late frame does not push every later redraw back): frames that
+        arrive faster are coalesced into the next redraw, and all of them go to the plots."""
+        tokens, last = REFRESH_BURST, time.monotonic()
+        while True:
+            frame = await self._frames.get()
+            now = time.monotonic()
+            tokens = min(REFRESH_BURST, tokens + (now - last) * REFRESH_HZ)
+            last = now
+            if tokens < 1.0:
+                await asyncio.sleep((1.0 - tokens) / REFRESH_HZ)
+                tokens, last = 1.0, time.monotonic()
+            tokens -= 1.0
+            self.update_screens(frame)
+
+    def _tick(self) -> None:
+        if time.monotonic() - self._last_update >= 1.0 / IDLE_REFRESH_HZ:
+            self.update_screens()
+
+    def update_screens(self, first: Frame | None = None) -> None:
+        """Coalesce what arrived since the last update into one update of the visible screens."""
+        self._last_update = time.monotonic()
+        session = self.session
+        status = session.status()
+        changed = self.live.pull(self._frames, self._events, status, session.engine, first)
+        if session.running != self._was_running:
+            self._was_running = session.running
+            self.refresh_bindings()
+        if changed:
+            for screen in self.screen_stack:
+                screen.post_message(LiveUpdated(self.live))
+
+    # -- operator actions ------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("pause_resume", "skip", "abort"):
+            return True if self.session.running else None  # None: shown, greyed out
+        return True
+
+    def action_pause_resume(self) -> None:
+        phase = self.session.status().phase
+        if phase in (Phase.PAUSED, Phase.HELD):
+            self.session.resume()
+        else:
+            self.session.pause()
+
+    def action_skip(self) -> None:
+        point = self.session.status().point_id or "the current point"
+        self._confirm(
+            f"Skip {point}?",
+            "It is recorded as skipped and the plan goes on with the next point.",
+            "Skip",
+            self.session.skip,
+        )
+
+    def action_abort(self) -> None:
+        self._confirm(
+            "Abort the run?",
+            "The bench goes to the safe state; an aborted run cannot be resumed.",
+            "Abort",
+            self.session.abort,
+        )
+
+    async def action_quit(self) -> None:
+        if not self.session.running:
+            await self._leave()
+            return
+        self._confirm(
+            "A run is in progress. Quit?",
+            "The bench is put in the safe state; continue later with\n"
+            f"hpbench run --resume {self.session.run_dir}",
+            "Quit",
+            lambda: self.run_worker(self._leave(), group="session"),
+        )
+
+    async def _leave(self) -> None:
+        self.notify("leaving the bench in its safe state…", timeout=30)
+        await self.session.close()
+        self.exit(0)
+
+    def _confirm(self, question: str, detail: str, yes: str, then: Callable[[], object]) -> None:
+        def answered(ok: bool | None) -> None:
+            if ok:
+                then()
+
+        self.push_screen(ConfirmScreen(question, detail, yes), answered)
+
+    def start_plan(self, path: Path) -> None:
+        self.run_worker(self._start_plan(path), name="start", group="session", exclusive=True)
+
+    async def _start_plan(self, path: Path) -> None:
+        try:
+            run_dir = await self.session.start_plan(path)
+        except REFUSALS as exc:
+            self.notify(str(exc), title="cannot start the plan", severity="error", timeout=15)
+            return
+        self.notify(f"running {path.name} → {run_dir}", timeout=5)
+        self.switch_mode("bench")
+
+    async def on_unmount(self) -> None:
+        await self.session.close()  # whatever ended the app, the bench is left safe
+
+    # -- command palette -------------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:  # type: ignore[type-arg]
+        yield from super().get_system_commands(screen)
+        for mode, title in (("bench", "Bench"), ("plan", "Plan"), ("manual", "Manual control")):
+            yield SystemCommand(f"{title} screen", f"Show the {title} screen", _switch(self, mode))
+        yield SystemCommand("Runs screen", "Results and past runs", _switch(self, "runs"))
+        if self.session.running:
+            yield SystemCommand("Pause / resume", "Pause or resume", self.action_pause_resume)
+            yield SystemCommand("Skip point", "Skip the current point", self.action_skip)
+            yield SystemCommand("Abort run", "Abort: safe state, not resumable", self.action_abort)
+        yield SystemCommand(
+            "Safe state", "Heat pump off, chamber standby", _safe_state_command(self)
+        )
+        if not self.session.connected and not self.session.running:
+            yield SystemCommand("Connect", "Connect to the bench again", self.connect_bench)
+
+    def connect_bench(self) -> None:
+        self.run_worker(self._connect(), name="connect", group="session", exclusive=True)
+
+
+def _switch(app: HpbenchApp, mode: str) -> Callable[[], object]:
+    return lambda: app.switch_mode(mode)
+
+
+def _safe_state_command(app: HpbenchApp) -> Callable[[], None]:
+    def run() -> None:
+        app.switch_mode("manual")
+        app.call_later(lambda: app.screen.run_action("safe_state"))
+
+    return run

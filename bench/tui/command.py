@@ -1,0 +1,68 @@
+"""`hpbench tui [PLAN] (--station FILE | --sim) [--speed N]`: the interactive face of the engine.
+
+`tui_command` is what the `hpbench` CLI calls; `python -m bench.tui.command` runs the same
+thing without the CLI (the terminal test uses it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.station import StationError
+
+EXIT_BAD_INPUT = 2
+
+
+def _error(message: str) -> int:
+    print(f"hpbench tui: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def tui_command(
+    plan: str | None,
+    station: str | None,
+    sim: bool,
+    speed: float,
+    *,
+    results: str = "results",
+) -> int:
+    """Run the TUI until the operator quits; the bench is left in its safe state."""
+    if not (station or sim):
+        return _error("give --station FILE, or --sim for the simulated bench")
+    if speed != 1.0 and not sim:
+        return _error("--speed needs --sim (real hardware runs in real time)")
+    if plan is not None and not Path(plan).is_file():
+        return _error(f"{plan}: no such plan file")
+    from bench.tui.app import HpbenchApp
+    from bench.tui.session import Session, open_bench
+
+    try:
+        with open_bench(Path(station) if station else None, sim=sim, speed=speed) as bench:
+            session = Session(bench, Path(results))
+            app = HpbenchApp(session, Path(plan) if plan else None)
+            code = app.run()
+    except StationError as exc:
+        return _error(str(exc))
+    return code or 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hpbench tui", description=__doc__)
+    parser.add_argument("plan", nargs="?", metavar="PLAN.yaml")
+    parser.add_argument("--station", metavar="FILE", help="station file (TOML)")
+    parser.add_argument("--sim", action="store_true", help="run on the simulated bench")
+    parser.add_argument("--speed", type=float, default=1.0, help="time-warp (--sim only)")
+    parser.add_argument("--results", default="results", metavar="DIR", help="where runs go")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return tui_command(args.plan, args.station, args.sim, args.speed, results=args.results)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

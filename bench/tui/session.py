@@ -1,0 +1,549 @@
+"""The engine's lifecycle for the TUI: one bench, watched and steered for as long as the app runs.
+
+`hpbench run` lives for one plan; the TUI lives longer. Before a plan starts (and after it ends)
+the bench is *idle*: every instrument is polled so the operator sees live values, and manual set
+points can be sent for commissioning. Starting a plan hands the instruments to an `Engine` built
+exactly as `hpbench run` builds it (`bench.run.runner`); when the run ends they come back to the
+idle acquisition. Either way, frames and events reach the app on two buses that outlive the runs,
+so the screens subscribe once (docs/decisions/0007-tui-session.md).
+
+Every manual action is an event. Outside a run, the first manual set point opens a store of its
+own under `results/` (`<date>_manual_<id>/run.sqlite`): the frames and events of that
+commissioning session are kept and can be replayed like any run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import secrets
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from bench.connect import close_all, connect_all, reason
+from bench.interlocks import Interlocks
+from bench.run.acquisition import Acquisition
+from bench.run.bus import Bus
+from bench.run.commands import Command, SafeState, SetAir, SetHeatPump, SetWater
+from bench.run.engine import Engine, Event, Status
+from bench.run.frame import Frame, channel_id
+from bench.run.points import AIR_RH, AIR_T, WATER_FLOW, WATER_IN, WATER_OUT
+from bench.run.runner import (
+    Prepared,
+    create_store,
+    make_engine,
+    prepare_new,
+    run_dir_name,
+    run_engine,
+)
+from bench.run.sequencer import FINAL, Phase, PointOutcome
+from bench.station import (
+    BenchState,
+    Station,
+    StationError,
+    build_instruments,
+    parse_station,
+    sim_station_path,
+)
+from bench.store import RunStore
+from instruments.base import Instrument, InstrumentError
+from instruments.clock import Clock, ScaledClock, make_clock
+
+CHAMBER_TEMPERATURE_C = (-40.0, 60.0)  # the ESPEC driver does not report its chamber's range
+CHAMBER_HUMIDITY_PCT = (0.0, 100.0)  # what the chamber driver accepts
+MAX_IDLE_FRAMES_PER_WALL_S = 10.0
+
+
+@dataclass(frozen=True)
+class Limit:
+    low: float
+    high: float
+    unit: str
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, float | int) and self.low <= value <= self.high
+
+
+@dataclass
+class Bench:
+    """The station and its drivers (not yet connected), and the bench clock."""
+
+    station: Station
+    station_text: str
+    station_path: Path | None  # None: the simulated bench's shipped station file
+    instruments: dict[str, Instrument]
+    clock: Clock
+    sim: bool
+    speed: float
+    simulator: Any = None  # the SimBenchThread with `sim` (tests inject faults through it)
+
+
+@contextlib.contextmanager
+def open_bench(station_path: Path | None, *, sim: bool, speed: float) -> Iterator[Bench]:
+    """The station's drivers; with `sim`, on a simulated bench started on its own thread.
+
+    Raises StationError for a bad or unreadable station file."""
+    path = station_path or sim_station_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise StationError(f"{path}: cannot read station file: {exc.strerror or exc}") from None
+    station = parse_station(text, str(path))
+    if station.uses_sim and not sim:
+        raise StationError(f"{path}: addresses sim:... are the simulated bench: use --sim")
+    clock = ScaledClock(speed) if speed != 1.0 else make_clock(1.0)
+    if not sim:
+        yield Bench(station, text, station_path, build_instruments(station), clock, sim, speed)
+        return
+    from instruments.sim.bench import SimBenchThread
+
+    simulator = SimBenchThread(clock)
+    with simulator as endpoints:
+        instruments = build_instruments(station, endpoints.as_dict())
+        yield Bench(station, text, station_path, instruments, clock, sim, speed, simulator)
+
+
+def setpoint_limits(instruments: dict[str, Instrument]) -> dict[str, Limit]:
+    """What a manual set point may be, from each driver's own declared ranges."""
+    limits: dict[str, Limit] = {}
+    if "climate_chamber" in instruments:
+        limits["air_temperature"] = Limit(*CHAMBER_TEMPERATURE_C, "°C")
+        limits["air_humidity"] = Limit(*CHAMBER_HUMIDITY_PCT, "%RH")
+    wanted = {
+        "hydraulic_module": {"inlet_temperature": "water_inlet", "flow": "water_flow"},
+        "heat_pump": {"flow_temperature": "hp_flow_temperature", "demand": "hp_demand"},
+    }
+    for role, commands in wanted.items():
+        regmap = getattr(instruments.get(role), "regmap", None)
+        for command, key in commands.items():
+            cmd = regmap.commands.get(command) if regmap is not None else None
+            register = regmap.get(cmd.channel) if cmd is not None else None
+            if register is not None and register.min is not None and register.max is not None:
+                limits[key] = Limit(register.min, register.max, register.unit)
+    return limits
+
+
+class SetpointPair(NamedTuple):
+    key: str  # as in `setpoint_limits`
+    label: str
+    setpoint: str  # channel holding what the device is set to
+    measured: str | None  # channel measuring it (the bench's own sensors where it has them)
+
+
+def command_channel(instruments: dict[str, Instrument], role: str, command: str) -> str | None:
+    """The channel a Modbus driver's map writes for one of its commands."""
+    regmap = getattr(instruments.get(role), "regmap", None)
+    cmd = regmap.commands.get(command) if regmap is not None else None
+    return channel_id(role, cmd.channel) if cmd is not None else None
+
+
+def setpoint_pairs(instruments: dict[str, Instrument]) -> list[SetpointPair]:
+    """What an operator sets by hand, each beside what measures it. The heat pump's flow
+    temperature is measured by the bench's own outlet sensor."""
+    pairs = []
+    if "climate_chamber" in instruments:
+        pairs += [
+            SetpointPair("air_temperature", "air", "climate_chamber.temperature_sp", AIR_T),
+            SetpointPair("air_humidity", "humidity", "climate_chamber.humidity_sp", AIR_RH),
+        ]
+    wanted = [
+        ("water_inlet", "water inlet", "hydraulic_module", "inlet_temperature", WATER_IN),
+        ("water_flow", "water flow", "hydraulic_module", "flow", WATER_FLOW),
+        ("hp_flow_temperature", "HP flow temp", "heat_pump", "flow_temperature", WATER_OUT),
+        ("hp_demand", "HP demand", "heat_pump", "demand", None),
+    ]
+    for key, label, role, command, measured in wanted:
+        channel = command_channel(instruments, role, command)
+        if channel is not None:
+            pairs.append(SetpointPair(key, label, channel, measured))
+    return pairs
+
+
+async def actuate(bench: Bench, command: Command, on_error: Callable[[str, str], None]) -> None:
+    """Carry out one command on the bench as the engine does (`Engine._execute`)."""
+    instruments = bench.instruments
+    chamber: Any = instruments.get("climate_chamber")
+    water: Any = instruments.get("hydraulic_module")
+    heat_pump: Any = instruments.get("heat_pump")
+    match command:
+        case SetAir(temperature_c=t, humidity_pct=rh):
+            await chamber.set_air(t, rh)
+            await chamber.set_mode("constant")
+        case SetWater(inlet_c=inlet, flow_m3h=flow):
+            await water.set_running(True)
+            await water.set_inlet_temperature(inlet)
+            await water.set_flow(flow)
+        case SetHeatPump(running=on, flow_temperature_c=flow_t, demand_pct=demand):
+            if flow_t is not None:
+                await heat_pump.set_flow_temperature(flow_t)
+            await heat_pump.set_demand(demand or 0.0)
+            await heat_pump.set_running(on)
+        case SafeState(final=final):
+            station = bench.station
+            await put_bench_in(
+                instruments, station.final_state if final else station.safe_state, on_error
+            )
+
+
+async def put_bench_in(
+    instruments: dict[str, Instrument], state: BenchState, on_error: Callable[[str, str], None]
+) -> bool:
+    """The station's safe (or final) state, as `Engine._put_bench_in`: heat pump off, chamber
+    and water as `state` says, all at once. Every step is tried; True when the heat pump
+    confirmed it is off."""
+
+    async def step(role: str, action: Callable[[Any], Awaitable[None]]) -> bool:
+        if role not in instruments:
+            return role != "heat_pump"
+        try:
+            await action(instruments[role])
+            return True
+        except InstrumentError as exc:
+            on_error(role, reason(exc))
+            return False
+
+    water = (
+        step("hydraulic_module", lambda i: i.set_flow(state.water_flow_m3h))
+        if state.water_pump == "on"
+        else step("hydraulic_module", lambda i: i.set_running(False))
+    )
+    heat_pump_off, *_ = await asyncio.gather(
+        step("heat_pump", lambda i: i.set_running(False)),
+        step("climate_chamber", lambda i: i.set_mode(state.chamber)),
+        water,
+    )
+    return heat_pump_off
+
+
+@dataclass
+class PointResult:
+    """A finished point of the current run, as the results table shows it."""
+
+    id: str
+    status: str
+    reason: str
+    capacity_w: float | None
+    power_w: float | None
+    cop: float | None
+    transient: bool = False
+
+    @classmethod
+    def from_record(cls, point_id: str, status: str, record: dict[str, Any]) -> PointResult:
+        results = record.get("results") or {}
+        return cls(
+            point_id,
+            status,
+            record.get("reason") or "",
+            results.get("capacity_w"),
+            results.get("power_w"),
+            results.get("cop"),
+            bool(record.get("transient")),
+        )
+
+
+@dataclass
+class Session:
+    """The bench as the app sees it. Everything here runs on the app's event loop."""
+
+    bench: Bench
+    results: Path
+    idle_period_s: float | None = None  # bench seconds; default: at most 10 frames a wall second
+    frames: Bus[Frame] = field(default_factory=Bus)
+    events: Bus[Event] = field(default_factory=Bus)
+
+    def __post_init__(self) -> None:
+        self.engine: Engine | None = None
+        self.prepared: Prepared | None = None
+        self.points: list[PointResult] = []  # finished points of the current (or last) run
+        self.connected = False
+        self.limits = setpoint_limits(self.bench.instruments)
+        self._idle: Acquisition | None = None
+        self._idle_commander: asyncio.Task[None] | None = None
+        self._idle_commands: asyncio.Queue[tuple[Command, str]] = asyncio.Queue()
+        self._manual_store: RunStore | None = None
+        self._run_task: asyncio.Task[None] | None = None
+        self._stop_run = asyncio.Event()
+        self._commanded = False  # set points sent since the last safe state
+        self._closed = False
+        self._frames_idle = 0
+        self._interlocks = Interlocks([])
+        self._safety_trip = ""  # a tripped safe_stop / abort interlock, outside a run
+        self._run_store_open = False
+
+    # -- what the app reads ----------------------------------------------------------------
+    @property
+    def clock(self) -> Clock:
+        return self.bench.clock
+
+    @property
+    def running(self) -> bool:
+        """A plan is running (the engine owns the bench)."""
+        return self._run_task is not None and not self._run_task.done()
+
+    @property
+    def run_dir(self) -> Path | None:
+        return self.prepared.run_dir if self.prepared else None
+
+    def status(self) -> Status:
+        if self.engine is not None:
+            return self.engine.status()
+        return Status(Phase.IDLE, -1, 0, "", 0.0, None, None, self._frames_idle)
+
+    def channels(self) -> dict[str, str]:
+        """Every channel of the bench (id -> unit), in display order."""
+        return {
+            channel_id(role, name): unit
+            for role, inst in self.bench.instruments.items()
+            for name, unit in inst.channels().items()
+        }
+
+    @property
+    def period_s(self) -> float:
+        if self.idle_period_s is not None:
+            return self.idle_period_s
+        return max(1.0, self.clock.speed / MAX_IDLE_FRAMES_PER_WALL_S)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def connect(self) -> None:
+        """Connect every instrument and start watching them. Raises ConnectFailed."""
+        identities = await connect_all(self.bench.instruments)
+        self.connected = True
+        for role, ident in identities.items():
+            self.emit(self.clock.now(), "instrument", f"{role}: {ident}", {"role": role})
+        self._start_idle()
+
+    def _start_idle(self) -> None:
+        self._interlocks = Interlocks(self.bench.station.all_interlocks())
+        self._safety_trip = ""
+        self._idle = Acquisition(
+            self.bench.instruments,
+            self.clock,
+            self.period_s,
+            self._on_idle_frame,
+            on_event=lambda t, kind, msg: self.emit(t, kind, msg, {}),
+        )
+        self._idle.start()
+        self._idle_commander = asyncio.create_task(self._run_idle_commands(), name="tui-manual")
+
+    async def _stop_idle(self) -> None:
+        if self._idle is not None:
+            await self._idle.stop()
+            self._idle = None
+        if self._idle_commander is not None:
+            self._idle_commander.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._idle_commander
+            self._idle_commander = None
+
+    async def close(self) -> None:
+        """Stop whatever runs and leave the bench in the safe state (a run interrupted this way
+        can be resumed with `hpbench run --resume`). Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.running:
+            assert self._run_task is not None
+            self.emit(
+                self.clock.now(),
+                "operator",
+                f"quit during the run: safe state; resume with hpbench run --resume {self.run_dir}",
+                {"action": "quit"},
+            )
+            self._stop_run.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._run_task
+            return
+        await self._stop_idle()
+        if self.connected and self._commanded:
+            safe = self.bench.station.safe_state
+            await put_bench_in(self.bench.instruments, safe, self._safe_state_failed)
+            self.emit(self.clock.now(), "command", "safe state (quit)", {})
+        await close_all(self.bench.instruments)
+        self.connected = False
+        await self._close_manual_store()
+
+    # -- operator actions ------------------------------------------------------------------
+    def pause(self) -> bool:
+        return self._operator(lambda e: e.pause())
+
+    def resume(self) -> bool:
+        return self._operator(lambda e: e.resume())
+
+    def skip(self) -> bool:
+        return self._operator(lambda e: e.skip())
+
+    def abort(self) -> bool:
+        return self._operator(lambda e: e.abort())
+
+    def _operator(self, action: Callable[[Engine], None]) -> bool:
+        if not self.running or self.engine is None:
+            return False
+        action(self.engine)
+        return True
+
+    def command(self, command: Command) -> None:
+        """A manual set point (or the safe state): logged as an operator event, then carried
+        out. During a run the engine does both; outside one, the session does."""
+        self._commanded = not isinstance(command, SafeState)
+        if self.running and self.engine is not None:
+            self.engine.command(command)
+            return
+        self._idle_commands.put_nowait((command, "operator"))
+
+    async def _run_idle_commands(self) -> None:
+        while True:
+            command, source = await self._idle_commands.get()
+            await self._ensure_manual_store()
+            t = self.clock.now()
+            if source == "operator":
+                self.emit(t, "operator", f"manual {command!r}", {"action": "manual"})
+            if isinstance(command, SetHeatPump) and command.running and self._safety_trip:
+                why = f"heat pump kept off: interlock {self._safety_trip} tripped"
+                self.emit(self.clock.now(), "safety", why, {})
+                continue
+            try:
+                await actuate(self.bench, command, self._safe_state_failed)
+            except InstrumentError as exc:
+                self.emit(self.clock.now(), "alarm", f"{command!r} failed: {reason(exc)}", {})
+            else:
+                self.emit(self.clock.now(), "command", repr(command), {})
+
+    def _safe_state_failed(self, role: str, why: str) -> None:
+        self.emit(self.clock.now(), "alarm", f"safe state: {role}: {why}", {})
+
+    # -- plans -----------------------------------------------------------------------------
+    async def start_plan(self, plan_path: Path) -> Path:
+        """Check the plan as `hpbench run` does, make its run directory and store, and run it.
+
+        Raises what `prepare_new` raises (PlanError, RunRefused, PlanNotRunnable,
+        StationError) before the bench is touched; returns the run directory."""
+        if self.running:
+            raise RuntimeError("a plan is already running")
+        if not self.connected:
+            raise RuntimeError("the bench is not connected")
+        bench = self.bench
+        prepared, warnings = await asyncio.to_thread(
+            prepare_new,
+            plan_path,
+            bench.station_path,
+            sim=bench.sim,
+            speed=bench.speed,
+            results=self.results,
+        )
+        await self._stop_idle()
+        await self._close_manual_store()
+        await close_all(bench.instruments)  # the engine connects them itself
+        self.connected = False  # the engine's now; connected again when the run ends
+        try:
+            await asyncio.to_thread(create_store, prepared, self.channels(), warnings)
+        except BaseException:
+            await self._reconnect()  # back to watching the bench; the caller reports why
+            raise
+        engine = make_engine(prepared, bench.instruments, bench.clock)
+        engine.frames, engine.events = self.frames, self.events  # one pair of buses for the app
+        engine.on_point = self._on_point
+        self.engine, self.prepared, self.points = engine, prepared, []
+        self._stop_run = asyncio.Event()
+        self._commanded = True
+        self._run_store_open = True
+        self._run_task = asyncio.create_task(self._run(engine, prepared), name="tui-run")
+        for warning in warnings:
+            self.emit(bench.clock.now(), "run", f"warning: {warning}", {})
+        return prepared.run_dir
+
+    def _on_point(self, outcome: PointOutcome, results: dict[str, Any]) -> None:
+        record = {"reason": outcome.reason, "transient": outcome.transient, "results": results}
+        self.points.append(PointResult.from_record(outcome.spec.id, outcome.status, record))
+
+    async def _run(self, engine: Engine, prepared: Prepared) -> None:
+        try:
+            await run_engine(engine, prepared, self._stop_run)
+        except Exception as exc:  # the engine failed (e.g. an instrument unreachable)
+            self.emit(self.clock.now(), "alarm", f"run ended: {reason(exc)}", {})
+            if prepared.store is not None:
+                prepared.store.put_meta("outcome", "failed")
+            with contextlib.suppress(Exception):
+                await close_all(self.bench.instruments)
+        finally:
+            self._run_store_open = False
+            store = prepared.store
+            if store is not None:
+                await asyncio.to_thread(store.close)
+        self.emit(self.clock.now(), "run", f"run {engine.sequencer.phase}: {prepared.run_dir}", {})
+        if engine.sequencer.phase in FINAL:
+            self._commanded = False  # the engine left the bench in the safe state
+        if not self._closed:
+            await self._reconnect()
+
+    async def _reconnect(self) -> None:
+        try:
+            await self.connect()
+        except Exception as exc:
+            self.emit(self.clock.now(), "alarm", f"cannot watch the bench: {exc}", {})
+
+    # -- events and the manual store -------------------------------------------------------
+    def emit(self, t: float, kind: str, message: str, data: dict[str, Any]) -> None:
+        """An event for the log: in the run's store during a run, in the manual store when
+        there is one; always on the app's bus."""
+        if self._run_store_open and self.engine is not None:
+            self.engine._emit(t, kind, message, data)  # the run's store, then the same bus
+            return
+        if self._manual_store is not None:
+            self._manual_store.event(t, kind, message, data)
+        self.events.publish(Event(t, kind, message, data))
+
+    def _on_idle_frame(self, frame: Frame) -> None:
+        self._frames_idle += 1
+        if self._manual_store is not None:
+            self._manual_store.append(frame)
+        self.frames.publish(frame)
+        self._check_interlocks(frame)
+
+    def _check_interlocks(self, frame: Frame) -> None:
+        """The station's interlocks hold outside a run too: a `safe_stop` or `abort` trip puts
+        the bench in its safe state and keeps manual commands from switching the unit on."""
+        for change in self._interlocks.check(frame):
+            lock = change.interlock
+            data = {"interlock": lock.name, "action": lock.action, "tripped": change.tripped}
+            if not change.tripped:
+                self.emit(frame.t, "interlock", f"{lock.name} cleared", data)
+                if self._safety_trip == lock.name:
+                    self._safety_trip = ""
+                continue
+            self.emit(
+                frame.t, "interlock", f"{lock.name}: {lock.describe()} -> {lock.action}", data
+            )
+            if lock.action in ("safe_stop", "abort") and self._commanded:
+                self._safety_trip = lock.name
+                self._idle_commands.put_nowait((SafeState(f"interlock {lock.name}"), "interlock"))
+
+    async def _ensure_manual_store(self) -> None:
+        if self._manual_store is not None:
+            return
+        now = dt.datetime.now(dt.UTC)
+        run_dir = self.results / run_dir_name("manual", now, secrets.token_hex(3))
+        store = await asyncio.to_thread(
+            RunStore.create,
+            run_dir / "run.sqlite",
+            run_id=run_dir.name.rsplit("_", 1)[-1],
+            plan_name="manual",
+            plan_text="",
+            station_text=self.bench.station_text,
+            channels=self.channels(),
+        )
+        store.put_meta("sim", self.bench.sim)
+        store.put_meta("speed", self.bench.speed)
+        store.put_meta("outcome", "manual")
+        if self._idle is not None:
+            self._idle.next_seq = 0  # the store's frames count from 0, as every run's do
+        self._manual_store = store
+        self.emit(self.clock.now(), "run", f"manual session recorded in {run_dir}", {})
+
+    async def _close_manual_store(self) -> None:
+        store, self._manual_store = self._manual_store, None
+        if store is not None:
+            await store.flush()
+            await asyncio.to_thread(store.close)
