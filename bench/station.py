@@ -20,7 +20,7 @@ from bench.interlocks import Interlock
 from bench.telemetry.config import TelemetrySettings
 from bench.tomlpos import toml_line, validation_messages
 from instruments import registry
-from instruments.base import ROLES, Instrument
+from instruments.base import ROLES, Instrument, InstrumentError
 
 SIM_PREFIX = "sim:"
 
@@ -154,6 +154,8 @@ def parse_station(text: str, path: str) -> Station:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise StationError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays / tables
+        raise StationError(f"{path}: not valid TOML: nested too deeply") from None
     try:
         station = Station.model_validate(raw)
     except ValidationError as exc:
@@ -208,7 +210,12 @@ def build_instruments(
     built: dict[str, Instrument] = {}
     for role, entry in station.instruments.items():
         address = resolve_address(entry.address, sim_endpoints)
-        built[role] = registry.create(
-            entry.driver, role, address, timeout_s=entry.timeout_s, **entry.options
-        )
+        try:
+            built[role] = registry.create(
+                entry.driver, role, address, timeout_s=entry.timeout_s, **entry.options
+            )
+        except (InstrumentError, ValueError, TypeError, OSError) as exc:
+            # a bad option value (a map that does not exist, a baud rate of "fast") is the
+            # station file's mistake: say which entry, no traceback
+            raise StationError(f"instruments.{role} ({entry.driver}): {exc}") from None
     return built

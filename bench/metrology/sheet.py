@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bench.metrology import scop as en14825
 
 _STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+MAX_NODES = 100_000  # a sheet has dozens; YAML aliases nested in aliases expand exponentially
 Loc = tuple[str | int, ...]
 
 
@@ -107,6 +108,9 @@ def load_sheet(path: str | Path) -> Sheet:
         raise SheetError([Problem(name, line, "sheet", f"not valid YAML: {what}")]) from None
     except RecursionError:
         raise SheetError([Problem(name, 1, "sheet", "nested too deeply")]) from None
+    if root is not None and _too_many_nodes(root):
+        why = f"more than {MAX_NODES} values: aliases nested in aliases?"
+        raise SheetError([Problem(name, 1, "sheet", why)])
     if root is None or not isinstance(data, dict):
         kind = "empty" if root is None else f"a {type(data).__name__}"
         line = 1 if root is None else root.start_mark.line + 1
@@ -211,6 +215,27 @@ def _parse(text: str) -> tuple[yaml.Node | None, Any]:
     finally:
         loader.dispose()
     return node, data
+
+
+def _too_many_nodes(root: yaml.Node) -> bool:
+    """True when the document, aliases expanded, has more than MAX_NODES nodes (or a cycle).
+
+    Checked before anything walks the tree: a few lines of `&a [*b, *b, ...]` would otherwise
+    keep the key check and the validation busy for hours.
+    """
+    count = 0
+    stack: list[yaml.Node] = [root]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            return True
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack += (key, value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack += node.value
+    return False
 
 
 def _yaml_error(exc: yaml.YAMLError, text: str) -> tuple[int, str]:

@@ -5,6 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 Loc = tuple[str | int, ...]
+QUOTE_LIMIT = 80
+
+
+def quoted(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """A value from the file as a message quotes it: repr (control characters, ESC and bidi
+    overrides escaped, so the file cannot drive the user's terminal), cut to `limit`."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]}"
 
 
 class PlanError(Exception):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bench.plan.errors import PlanError
+from bench.plan.errors import PlanError, quoted
 from bench.plan.model import PlanFile
 from bench.plan.resolve import resolve_points
 from bench.plan.resolved import Plan
@@ -94,7 +94,7 @@ def _follow(doc: Doc, chain: tuple[Path, ...], problems: list[str]) -> None:
     path = find_extended(name, doc.path.parent)
     if path is None:
         where = ", ".join(str(d) for d in (doc.path.parent, Path("test_plans"), SHIPPED_PLANS))
-        problems.append(doc.at(("extends",), f"no plan {name!r} in {where}"))
+        problems.append(doc.at(("extends",), f"no plan {quoted(name)} in {where}"))
         return
     if _key(path) in chain:
         cycle = " → ".join(p.name for p in (*chain, _key(path)))
@@ -137,7 +137,7 @@ def _profile(doc: Doc, problems: list[str]) -> Profile | None:
         if len(lines) == 1:  # the file as a whole: unreadable, not TOML
             problems.append(doc.at(("profile",), lines[0]))
         else:  # its own file:line lines
-            problems.append(doc.at(("profile",), f"profile {ref!r} has problems:"))
+            problems.append(doc.at(("profile",), f"profile {quoted(ref)} has problems:"))
             problems.extend(lines)
     return None
 

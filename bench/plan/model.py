@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from bench.plan.errors import Loc, check
+from bench.plan.errors import Loc, check, quoted
 
 FLOW_FIELDS = ("inlet_c", "delta_t_k", "flow_m3h", "flow_from")
 # Maximum bivalent temperature per climate, °C [R: Reg. (EU) 811/2013 Annex VII, STANDARDS §4]
@@ -59,7 +59,7 @@ def _positive(hi: float, unit: str) -> AfterValidator:
 def _identifier(pattern: re.Pattern[str], what: str, allowed: str) -> AfterValidator:
     def check_id(value: str) -> str:
         if not pattern.match(value):
-            raise ValueError(f"{value!r} is not a valid {what}: {allowed}")
+            raise ValueError(f"{quoted(value)} is not a valid {what}: {allowed}")
         return value
 
     return AfterValidator(check_id)

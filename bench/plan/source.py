@@ -15,16 +15,22 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from bench.plan.errors import FieldProblems, Loc
+from bench.plan.errors import QUOTE_LIMIT, FieldProblems, Loc, quoted
 from bench.plan.model import PlanFile
 from bench.plan.yamlpos import Positions
 
 
 def field_name(loc: Loc) -> str:
-    """`points[2].air.rh_pct`; `plan` for the whole file."""
+    """`points[2].air.rh_pct`; `plan` for the whole file. A key that is not plain printable
+    text is quoted: `unit['\\x1b[2J']`."""
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not str(part).isprintable() or len(str(part)) > QUOTE_LIMIT:
+            text += f"[{quoted(str(part))}]"
+        else:
+            text += f".{part}" if text else str(part)
     return text or "plan"
 
 
@@ -97,7 +103,7 @@ def kind(value: Any) -> str:
     if value is None:
         return "nothing (null)"
     if isinstance(value, str):
-        return f"the text {value!r}"
+        return f"the text {quoted(value)}"
     return type(value).__name__
 
 
@@ -105,12 +111,12 @@ def _unknown_field(loc: Loc) -> str:
     key = loc[-1]
     model = _model_at(loc[:-1])
     if model is None:
-        return f"unknown field {key!r}"
+        return f"unknown field {quoted(key)}"
     allowed = list(model.model_fields)
     close = difflib.get_close_matches(str(key), allowed, n=1)
     if close:
-        return f"unknown field {key!r}; did you mean {close[0]}?"
-    return f"unknown field {key!r}; expected one of {', '.join(allowed)}"
+        return f"unknown field {quoted(key)}; did you mean {close[0]}?"
+    return f"unknown field {quoted(key)}; expected one of {', '.join(allowed)}"
 
 
 def _message(item: dict[str, Any]) -> str:

@@ -161,7 +161,8 @@ def load_profile(ref: str | Path, base: Path | None = None) -> Profile:
         return _read(path)
     if not _ID.match(text) or text not in available_profiles():
         known = ", ".join(available_profiles()) or "none"
-        raise UnknownProfile(f"unknown profile {text!r}; shipped profiles: {known}")
+        shown = repr(text) if len(repr(text)) <= 80 else f"{repr(text)[:76]}...'"
+        raise UnknownProfile(f"unknown profile {shown}; shipped profiles: {known}")
     path = profile_dir() / f"{text}.toml"
     profile = _read(path)
     if profile.name != text:

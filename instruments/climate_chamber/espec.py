@@ -97,7 +97,7 @@ WRITE_REFUSALS = frozenset({"DATA OUT OF RANGE", "PROTECT ON", "CONT NOT READY-1
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
 _INTEGER = re.compile(r"^\d+$")
-_PRINTABLE = re.compile(r"^[\x20-\x7e]*$")
+_PRINTABLE = re.compile(r"^[\x20-\x7e]*\Z")  # \Z: `$` would let a final LF through
 _TOKEN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/:+-]*$")  # model / firmware strings
 
 
@@ -189,8 +189,14 @@ class EspecChamber:
     ) -> None:
         if not (isinstance(timeout_s, int | float) and math.isfinite(timeout_s) and timeout_s > 0):
             raise ValueError(f"timeout_s must be a positive number of seconds, not {timeout_s!r}")
-        if rs485_address is not None and not 0 <= rs485_address <= 99:
+        if rs485_address is not None and (
+            isinstance(rs485_address, bool)
+            or not isinstance(rs485_address, int)
+            or not 0 <= rs485_address <= 99
+        ):
             raise ValueError(f"rs485_address must be 0..99, not {rs485_address!r}")
+        if isinstance(baudrate, bool) or not isinstance(baudrate, int) or baudrate <= 0:
+            raise ValueError(f"baudrate must be a positive whole number, not {baudrate!r}")
         self.name = name
         self.address = address
         self.timeout_s = float(timeout_s)

@@ -161,10 +161,19 @@ class ModbusMapClient:
         device_id: int = 1,
         timeout_s: float = 2.0,
     ) -> None:
-        if not 0 <= device_id <= 247:
-            raise ValueError(f"{name}: Modbus device id {device_id} is not in 0..247")
-        if timeout_s <= 0:
-            raise ValueError(f"{name}: timeout_s must be positive, not {timeout_s}")
+        # ValueError, never TypeError, for any option a station file gets wrong
+        if (
+            isinstance(device_id, bool)
+            or not isinstance(device_id, int)
+            or not 0 <= device_id <= 247
+        ):
+            raise ValueError(f"{name}: Modbus device id {device_id!r} is not in 0..247")
+        if (
+            isinstance(timeout_s, bool)
+            or not isinstance(timeout_s, int | float)
+            or not timeout_s > 0
+        ):
+            raise ValueError(f"{name}: timeout_s must be positive, not {timeout_s!r}")
         self.name = name
         self.address = address
         self.endpoint = parse_address(address)
@@ -307,6 +316,14 @@ class ModbusMapClient:
                 block.address, count=block.count, device_id=self.device_id
             ),
         )
+        if not _expected_kind(response, block.table):
+            self._drop()
+            kind = type(response).__name__
+            raise self._err(
+                ProtocolError,
+                f"{what}: answer is {kind} (function code "
+                f"{getattr(response, 'function_code', '?')})",
+            )
         if block.table in BIT_TABLES:
             bits = list(getattr(response, "bits", []) or [])
             if len(bits) < block.count:
@@ -314,10 +331,9 @@ class ModbusMapClient:
                 raise self._err(ProtocolError, f"{what}: answer holds {len(bits)} bits")
             return bits[: block.count]
         regs = list(getattr(response, "registers", []) or [])
-        if len(regs) != block.count or not _expected_kind(response, block.table):
+        if len(regs) != block.count:
             self._drop()
-            kind = type(response).__name__
-            raise self._err(ProtocolError, f"{what}: answer is {kind} with {len(regs)} registers")
+            raise self._err(ProtocolError, f"{what}: answer holds {len(regs)} registers")
         return regs
 
     @staticmethod
@@ -384,7 +400,7 @@ class ModbusMapClient:
 
         async with self._lock:
             try:
-                await self._call(what, request)
+                response = await self._call(what, request)
             except ModbusExceptionError as exc:
                 if exc.code in _REFUSAL_CODES:
                     raise self._err(
@@ -393,11 +409,38 @@ class ModbusMapClient:
                         code=exc.code,
                     ) from exc
                 raise
+            problem = _echo_problem(response, reg, words)
+            if problem:
+                # the answer is not this write's: the device may or may not have done it
+                self._drop()
+                raise self._err(ProtocolError, f"{what}: {problem}")
+
+
+_READ_FC = {"coil": 1, "discrete": 2, "holding": 3, "input": 4}
 
 
 def _expected_kind(response: ModbusPDU, table: str) -> bool:
-    wanted = {"holding": 3, "input": 4}.get(table)
-    return wanted is None or getattr(response, "function_code", wanted) == wanted
+    """The answer is the one the read asked for (a coil read is not answered by FC 2...)."""
+    return getattr(response, "function_code", None) == _READ_FC[table]
+
+
+def _echo_problem(response: ModbusPDU, reg: Register, words: list[int]) -> str:
+    """Why a write's answer is not this write's echo, or "" when it is.
+
+    Checked: the function code, the address and (FC 16) the register count. Not the value of
+    FC 5 / 6: devices, pymodbus's server among them, echo what the register holds after the
+    write, and a self-clearing command register (an alarm reset) holds 0 again at once.
+    """
+    fc = getattr(response, "function_code", None)
+    wanted = 5 if reg.table == "coil" else 6 if reg.width == 1 else 16
+    if fc != wanted:
+        return f"answer has function code {fc}, not {wanted}"
+    address = getattr(response, "address", None)
+    if address != reg.address:
+        return f"answer echoes address {address}, not {reg.address}"
+    if wanted == 16 and getattr(response, "count", None) != len(words):
+        return f"answer echoes {getattr(response, 'count', None)} registers, not {len(words)}"
+    return ""
 
 
 def _identity_text(reading: Reading) -> str:

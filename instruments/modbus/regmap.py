@@ -85,6 +85,7 @@ _INT_LIMITS: dict[str, tuple[int, int]] = {
 }
 MAX_BITS_PER_READ = 2000  # Modbus limit for FC1/FC2
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_.+-]{1,64}$")
 
 
 class RegisterMapError(ValueError):
@@ -101,7 +102,8 @@ class RangeError(ValueError):
 
 # -- the file format (pydantic: field checks and unknown-key detection) -------------------------
 class _RegisterSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False)
+    # allow_inf_nan: `min = nan` would make every range check false, so no bound at all
+    model_config = ConfigDict(extra="forbid", strict=False, allow_inf_nan=False)
 
     name: str
     table: Table
@@ -142,7 +144,7 @@ class _RegisterSpec(BaseModel):
 
 
 class _CommandSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     channel: str
     on: float | None = None
@@ -299,24 +301,47 @@ def load_map(name_or_path: str | Path) -> RegisterMap:
     except FileNotFoundError:
         known = ", ".join(available_maps()) or "none"
         raise RegisterMapError([f"{shown}: no such register map (bundled maps: {known})"]) from None
-    except OSError as exc:
-        raise RegisterMapError([f"{shown}: cannot read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError:
+        raise RegisterMapError([f"{shown}: not a text file (UTF-8 expected)"]) from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
+        reason = getattr(exc, "strerror", None) or exc
+        raise RegisterMapError([f"{shown}: cannot read: {reason}"]) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RegisterMapError([f"{shown}: not valid TOML: {exc}"]) from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays / tables
+        raise RegisterMapError([f"{shown}: not valid TOML: nested too deeply"]) from None
     return parse_map(data, shown)
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """A value from the file as a message quotes it: repr'd (control characters escaped) and
+    cut short, so one bad value cannot make the message unreadable."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]}"
+
+
+def _part(value: object) -> str:
+    """A key from the file as part of a field path: as written when it is a plain name."""
+    text = str(value)
+    return text if _PLAIN_KEY.match(text) else _shown(text)
+
+
+def _quoted(value: object) -> str:
+    """A name from the file in quotes: 'flow_sp', or its repr when it is not plain text."""
+    return f"'{value}'" if isinstance(value, str) and _PLAIN_KEY.match(value) else _shown(value)
 
 
 def _fmt_errors(prefix: str, exc: ValidationError) -> list[str]:
     out = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(entry)"
+        loc = ".".join(_part(p) for p in err["loc"]) or "(entry)"
         msg = err["msg"]
         if err["type"] not in ("missing", "extra_forbidden") and isinstance(
             err.get("input"), str | int | float | bool
         ):
-            msg = f"{msg} (got {err['input']!r})"
+            msg = f"{msg} (got {_shown(err['input'])})"
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
         out.append(f"{prefix}: {loc}: {msg}")
@@ -345,7 +370,7 @@ def parse_map(data: Mapping[str, Any], shown: str) -> RegisterMap:
     seen: set[str] = set()
     for i, raw in enumerate(entries, start=1):
         label = raw.get("name") if isinstance(raw, dict) else None
-        where = f"{shown}: register '{label}'" if label else f"{shown}: register #{i}"
+        where = f"{shown}: register {_quoted(label)}" if label else f"{shown}: register #{i}"
         if not isinstance(raw, dict):
             problems.append(f"{where}: not a table")
             continue
@@ -402,14 +427,14 @@ def parse_map(data: Mapping[str, Any], shown: str) -> RegisterMap:
     identity: dict[str, str] = {}
     if header is not None:
         for cmd_name, cmd in header.commands.items():
-            where = f"{shown}: commands.{cmd_name}: channel"
+            where = f"{shown}: commands.{_part(cmd_name)}: channel"
             reg = by_name.get(cmd.channel)
             if reg is None:
                 if cmd.channel not in seen:
-                    problems.append(f"{where}: no register named '{cmd.channel}'")
+                    problems.append(f"{where}: no register named {_quoted(cmd.channel)}")
                 continue
             if not reg.writable:
-                problems.append(f"{where}: register '{cmd.channel}' is read-only")
+                problems.append(f"{where}: register {_quoted(cmd.channel)} is read-only")
                 continue
             for which in ("on", "off"):
                 value = getattr(cmd, which)
@@ -417,11 +442,11 @@ def parse_map(data: Mapping[str, Any], shown: str) -> RegisterMap:
                     try:
                         encode(reg, value)
                     except RangeError as exc:
-                        problems.append(f"{shown}: commands.{cmd_name}: {which}: {exc}")
+                        problems.append(f"{shown}: commands.{_part(cmd_name)}: {which}: {exc}")
             commands[cmd_name] = Command(cmd.channel, cmd.on, cmd.off)
         for key, channel in header.identity.items():
             if channel not in by_name and channel not in seen:
-                problems.append(f"{shown}: identity.{key}: no register named '{channel}'")
+                problems.append(f"{shown}: identity.{key}: no register named {_quoted(channel)}")
             identity[key] = channel
 
     if problems:
@@ -613,7 +638,7 @@ def decode(reg: Register, words: Sequence[int]) -> Reading:
         return Reading.invalid(reg.unit, f"{reg.name}: not a number ({value})")
     if (reg.min is not None and value < reg.min) or (reg.max is not None and value > reg.max):
         return Reading.invalid(
-            reg.unit, f"{reg.name}: {value:g} outside valid range [{reg.min:g}, {reg.max:g}]"
+            reg.unit, f"{reg.name}: {value:g} outside valid range {_range_only(reg)}"
         )
     return Reading.ok(value, reg.unit)
 

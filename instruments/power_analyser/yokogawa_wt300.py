@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
 import pyvisa
-from pyvisa.constants import StatusCode
+from pyvisa.constants import BufferOperation, StatusCode
 from pyvisa.errors import Error as VisaError
 from pyvisa.errors import InvalidSession, VisaIOError
 from pyvisa.rname import InvalidResourceName, parse_resource_name
@@ -85,6 +85,7 @@ INTEGRATION_STATES: dict[str, str] = {
 }
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_ERROR_CODE = re.compile(r"[+-]?\d+", re.ASCII)
 _SENTINEL = 9.9e37  # |x| at or above this is a sentinel, on WT and most SCPI instruments
 _NO_DATA = 9.91e37
 
@@ -285,10 +286,31 @@ class YokogawaWT300:
 
     # -- exchanges ---------------------------------------------------------------------------
     def _write(self, command: str) -> None:
+        self._discard_input()
         self._visa(command, lambda inst: inst.write(command))
 
     def _query(self, command: str) -> str:
+        self._discard_input()
         return self._visa(command, lambda inst: inst.query(command)).strip()
+
+    def _discard_input(self) -> None:
+        """Drop whatever arrived unasked before a command goes out.
+
+        A stray line after an answer (a line broken in two, a duplicated reply) would
+        otherwise be read as the answer to the next query: a wrong number, and every answer
+        after it one behind. pyvisa-py keeps what followed the last LF in its own buffer, the
+        rest waits in the socket; both go. SOCKET sessions only: other VISA resources end a
+        message with END/EOI and have device clear.
+        """
+        sock = self._socket()
+        if sock is None or self._inst is None:
+            return
+        with contextlib.suppress(Exception):
+            self._inst.flush(BufferOperation.discard_read_buffer_no_io)
+        with contextlib.suppress(OSError, ValueError):
+            while select.select([sock], [], [], 0)[0]:
+                if not sock.recv(4096, socket.MSG_DONTWAIT):
+                    break  # closed by the peer: _peer_gone says so on the next open
 
     def _command(self, command: str) -> None:
         """A setting, then the error queue: the WT answers nothing when it refuses one."""
@@ -299,12 +321,9 @@ class YokogawaWT300:
 
     def _error_code(self, reply: str) -> int:
         code, sep, _ = reply.partition(",")
-        try:
-            if not sep:
-                raise ValueError(reply)
-            return int(code)
-        except ValueError:
-            raise self._error(ProtocolError, f":STAT:ERR? answered {reply!r}") from None
+        if not sep or not _ERROR_CODE.fullmatch(code.strip()):  # int() would take "0_0"
+            raise self._error(ProtocolError, f":STAT:ERR? answered {reply!r}")
+        return int(code)
 
     def _visa(self, what: str, op: Callable[[pyvisa.resources.MessageBasedResource], T]) -> T:
         assert self._inst is not None
