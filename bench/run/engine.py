@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bench.connect import close_all, connect_all, reason
 from bench.interlocks import Interlock, Interlocks
 from bench.run.acquisition import Acquisition
+from bench.run.actuation import actuate, put_bench_in
 from bench.run.bus import Bus
-from bench.run.commands import Command, SafeState, SetAir, SetHeatPump, SetWater
+from bench.run.commands import Command
 from bench.run.frame import Frame
 from bench.run.points import PointSpec
 from bench.run.results import WaterSide, point_results
@@ -283,30 +284,20 @@ class Engine:
             await self._execute_now(command)
 
     async def _execute_now(self, command: Command) -> None:
-        chamber = self.instruments.get("climate_chamber")
-        water = self.instruments.get("hydraulic_module")
-        heat_pump = self.instruments.get("heat_pump")
-        match command:
-            case SetAir(temperature_c=t, humidity_pct=rh):
-                await chamber.set_air(t, rh)  # type: ignore[union-attr]
-                await chamber.set_mode("constant")  # type: ignore[union-attr]
-            case SetWater(inlet_c=inlet, flow_m3h=flow):
-                await water.set_running(True)  # type: ignore[union-attr]
-                await water.set_inlet_temperature(inlet)  # type: ignore[union-attr]
-                await water.set_flow(flow)  # type: ignore[union-attr]
-            case SetHeatPump(running=on, flow_temperature_c=flow_t, demand_pct=demand):
-                if flow_t is not None:
-                    await heat_pump.set_flow_temperature(flow_t)  # type: ignore[union-attr]
-                await heat_pump.set_demand(demand or 0.0)  # type: ignore[union-attr]
-                # checked right before the call, with nothing awaited in between: a safe stop
-                # latched before this point wins, and one latched after queues its "off"
-                # behind this "on" on the driver's lock
-                if on and self._latched:
-                    self._emit(self.clock.now(), "safety", "heat pump kept off: bench held", {})
-                    return
-                await heat_pump.set_running(on)  # type: ignore[union-attr]
-            case SafeState(final=final):
-                await self._put_bench_in(self.final if final else self.safe)
+        await actuate(
+            self.instruments,
+            command,
+            safe=self.safe,
+            final=self.final,
+            on_error=self._safe_step_failed,
+            may_switch_on=lambda: not self._latched,
+            kept_off=lambda: self._emit(
+                self.clock.now(), "safety", "heat pump kept off: bench held", {}
+            ),
+        )
+
+    def _safe_step_failed(self, role: str, why: str) -> None:
+        self._emit(self.clock.now(), "alarm", f"safe state: {role}: {why}", {})
 
     async def safe_state(self) -> None:
         """The station's safe state, latched: nothing switches the heat pump on afterwards
@@ -315,31 +306,7 @@ class Engine:
         await self._put_bench_in(self.safe)
 
     async def _put_bench_in(self, state: BenchState) -> bool:
-        """Heat pump off, chamber and water as `state` says - all at once, so a slow chamber
-        never delays switching the unit off. Every step is tried; failures are alarms.
-        True when the heat pump confirmed it is off."""
-
-        async def step(role: str, action: Callable[[Any], Awaitable[None]]) -> bool:
-            if role not in self.instruments:
-                return role != "heat_pump"
-            try:
-                await action(self.instruments[role])
-                return True
-            except InstrumentError as exc:
-                self._emit(self.clock.now(), "alarm", f"safe state: {role}: {reason(exc)}", {})
-                return False
-
-        water = (
-            step("hydraulic_module", lambda i: i.set_flow(state.water_flow_m3h))
-            if state.water_pump == "on"
-            else step("hydraulic_module", lambda i: i.set_running(False))
-        )
-        heat_pump_off, *_ = await asyncio.gather(
-            step("heat_pump", lambda i: i.set_running(False)),
-            step("climate_chamber", lambda i: i.set_mode(state.chamber)),
-            water,
-        )
-        return heat_pump_off
+        return await put_bench_in(self.instruments, state, self._safe_step_failed)
 
     async def _run_commands(self) -> None:
         while True:

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import secrets
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -26,8 +26,9 @@ from typing import Any, NamedTuple
 from bench.connect import close_all, connect_all, reason
 from bench.interlocks import Interlocks
 from bench.run.acquisition import Acquisition
+from bench.run.actuation import actuate, put_bench_in
 from bench.run.bus import Bus
-from bench.run.commands import Command, SafeState, SetAir, SetHeatPump, SetWater
+from bench.run.commands import Command, SafeState, SetHeatPump
 from bench.run.engine import Engine, Event, Status
 from bench.run.frame import Frame, channel_id
 from bench.run.points import AIR_RH, AIR_T, WATER_FLOW, WATER_IN, WATER_OUT
@@ -41,7 +42,6 @@ from bench.run.runner import (
 )
 from bench.run.sequencer import FINAL, Phase, PointOutcome
 from bench.station import (
-    BenchState,
     Station,
     StationError,
     build_instruments,
@@ -162,60 +162,16 @@ def setpoint_pairs(instruments: dict[str, Instrument]) -> list[SetpointPair]:
     return pairs
 
 
-async def actuate(bench: Bench, command: Command, on_error: Callable[[str, str], None]) -> None:
-    """Carry out one command on the bench as the engine does (`Engine._execute`)."""
-    instruments = bench.instruments
-    chamber: Any = instruments.get("climate_chamber")
-    water: Any = instruments.get("hydraulic_module")
-    heat_pump: Any = instruments.get("heat_pump")
-    match command:
-        case SetAir(temperature_c=t, humidity_pct=rh):
-            await chamber.set_air(t, rh)
-            await chamber.set_mode("constant")
-        case SetWater(inlet_c=inlet, flow_m3h=flow):
-            await water.set_running(True)
-            await water.set_inlet_temperature(inlet)
-            await water.set_flow(flow)
-        case SetHeatPump(running=on, flow_temperature_c=flow_t, demand_pct=demand):
-            if flow_t is not None:
-                await heat_pump.set_flow_temperature(flow_t)
-            await heat_pump.set_demand(demand or 0.0)
-            await heat_pump.set_running(on)
-        case SafeState(final=final):
-            station = bench.station
-            await put_bench_in(
-                instruments, station.final_state if final else station.safe_state, on_error
-            )
-
-
-async def put_bench_in(
-    instruments: dict[str, Instrument], state: BenchState, on_error: Callable[[str, str], None]
-) -> bool:
-    """The station's safe (or final) state, as `Engine._put_bench_in`: heat pump off, chamber
-    and water as `state` says, all at once. Every step is tried; True when the heat pump
-    confirmed it is off."""
-
-    async def step(role: str, action: Callable[[Any], Awaitable[None]]) -> bool:
-        if role not in instruments:
-            return role != "heat_pump"
-        try:
-            await action(instruments[role])
-            return True
-        except InstrumentError as exc:
-            on_error(role, reason(exc))
-            return False
-
-    water = (
-        step("hydraulic_module", lambda i: i.set_flow(state.water_flow_m3h))
-        if state.water_pump == "on"
-        else step("hydraulic_module", lambda i: i.set_running(False))
+async def actuate_on(bench: Bench, command: Command, on_error: Callable[[str, str], None]) -> None:
+    """Carry out one command on the bench as the engine does."""
+    station = bench.station
+    await actuate(
+        bench.instruments,
+        command,
+        safe=station.safe_state,
+        final=station.final_state,
+        on_error=on_error,
     )
-    heat_pump_off, *_ = await asyncio.gather(
-        step("heat_pump", lambda i: i.set_running(False)),
-        step("climate_chamber", lambda i: i.set_mode(state.chamber)),
-        water,
-    )
-    return heat_pump_off
 
 
 @dataclass
@@ -405,7 +361,7 @@ class Session:
                 self.emit(self.clock.now(), "safety", why, {})
                 continue
             try:
-                await actuate(self.bench, command, self._safe_state_failed)
+                await actuate_on(self.bench, command, self._safe_state_failed)
             except InstrumentError as exc:
                 self.emit(self.clock.now(), "alarm", f"{command!r} failed: {reason(exc)}", {})
             else:
