@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bench.interlocks import Interlock
 from bench.telemetry.config import TelemetrySettings
-from bench.tomlpos import toml_line, validation_messages
+from bench.tomlpos import shown_key, toml_line, validation_messages
 from instruments import registry
 from instruments.base import ROLES, Instrument, InstrumentError
 
@@ -166,8 +166,9 @@ def parse_station(text: str, path: str) -> Station:
         for option in entry.options:
             if option not in allowed:
                 loc = ["instruments", role, "options", option]
+                field = ".".join(shown_key(part) for part in loc)
                 problems.append(
-                    f"{path}:{toml_line(text, loc)}: {'.'.join(loc)}: driver {entry.driver!r} "
+                    f"{path}:{toml_line(text, loc)}: {field}: driver {entry.driver!r} "
                     f"takes no option {option!r}; it takes {', '.join(sorted(allowed)) or 'none'}"
                 )
     if problems:

@@ -54,12 +54,12 @@ def validation_messages(
     table sits in the file; `whole`: the name used when the error is about the file itself)."""
     lines = []
     for item in error.errors():
-        loc = [*prefix, *(_shown(str(p)) for p in item["loc"])]
+        loc = [*prefix, *(shown_key(str(p)) for p in item["loc"])]
         message = item["msg"].removeprefix("Value error, ")
         lines.append(f"{path}:{toml_line(text, loc)}: {'.'.join(loc) or whole}: {message}")
     return "\n".join(lines)
 
 
-def _shown(part: str) -> str:
+def shown_key(part: str) -> str:
     """A key as it can be printed: control characters escaped, never sent to the terminal."""
     return part if part.isprintable() else repr(part)[1:-1]

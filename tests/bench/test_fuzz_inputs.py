@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -129,6 +128,11 @@ ONE_SIDED_MAP = {  # a read-only register may have only one bound
     "model": "m",
     "source": "s",
     "register": [{"name": "t", "table": "input", "address": 0, "type": "int16", "max": 10.0}],
+}
+
+NAN_RANGE_MAP = {  # every comparison with NaN is false: the range would check nothing
+    **ONE_SIDED_MAP,
+    "register": [{"name": "t", "table": "input", "address": 0, "type": "int16", "min": math.nan}],
 }
 
 PLAN_DATA = {name: yaml.safe_load(text) for name, text in PLAN_TEXTS.items()}
@@ -286,6 +290,7 @@ def test_station_documents(case: tuple[str, tuple[Any, list[Any]]]) -> None:
 @example(case=("hpbench_hm.toml", ({"make": deep_list(1100)}, [])))  # found: RecursionError
 @example(case=("hpbench_hm.toml", ({**MAP_DATA["hpbench_hm.toml"], "\x1b[2J": 1}, [])))  # found
 @example(case=("hpbench_hm.toml", (ONE_SIDED_MAP, [])))  # found: decode's TypeError
+@example(case=("hpbench_hm.toml", (NAN_RANGE_MAP, [])))  # found: `min = nan` disabled the range
 @example(case=("hpbench_hm.toml", ({"make": deep_table(1100)}, [])))
 def test_register_map_documents(case: tuple[str, tuple[Any, list[Any]]]) -> None:
     name, (data, _mutations) = case
@@ -377,10 +382,9 @@ def test_station_bug_deep_nesting(tmp_path: Path) -> None:
 ESCAPED_OPTION = LAB_STATION.replace("rs485_address = 1,", '"\\u001b[2J" = 1,')
 
 
-@pytest.mark.xfail(strict=True, reason="bench/station.py: reported, not ours to fix")
 def test_station_bug_option_control_characters(tmp_path: Path) -> None:
-    """parse_station's option check builds the field path with `'.'.join(loc)`: an unknown
-    option's name goes raw into `instruments.<role>.options.<ESC>[2J: ...`."""
+    """parse_station's option check built the field path with `'.'.join(loc)`: an unknown
+    option's name went raw into `instruments.<role>.options.<ESC>[2J: ...` (fixed)."""
     path = tmp_path / "lab.toml"
     path.write_text(ESCAPED_OPTION, "utf-8")
     check_station(path)
@@ -472,6 +476,26 @@ def test_cli_probe(case: tuple[str, Any]) -> None:
             with contextlib.suppress(StationError):  # a sim: address, or a bad option value
                 build_instruments(station, None)
         result = hpbench("probe", "--station", str(path), "--duration", "0.1", cwd=REPO)
+        assert_refused(result, message, path)
+
+
+@few(per=40, least=1)
+@given(case=st.one_of(map_documents, _garbled(MAP_TEXTS)))
+def test_cli_probe_map(case: tuple[str, Any]) -> None:
+    """A register map reaches the command line through a station's `options.map`: a bad one
+    is refused with its own message (under the station entry's name), exit 2."""
+    name, doc = case
+    content = doc if isinstance(doc, bytes) else to_toml(doc[0])
+    with written(name, content) as path:
+        station = path.with_name("lab.toml")
+        station.write_text(LAB_STATION.replace('"hpbench_hm"', f'"{path}"'), "utf-8")
+        try:
+            load_map(path)
+        except RegisterMapError as exc:
+            message: str | None = str(exc)
+        else:
+            message = None  # a good map on loopback port 1: cannot reach it
+        result = hpbench("probe", "--station", str(station), "--duration", "0.1", cwd=REPO)
         assert_refused(result, message, path)
 
 

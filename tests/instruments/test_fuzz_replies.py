@@ -716,7 +716,7 @@ def espec_mon(line: str | None) -> Any:
         "temperature": espec_number(temperature),
         "humidity": espec_number(humidity),
         "mode": (OK, code) if code is not None else (INVALID, None),
-        "alarms": (OK, float(count)) if re.fullmatch(r"\d+", count) else (INVALID, None),
+        "alarms": espec_number(count) if re.fullmatch(r"\d+", count) else (INVALID, None),
     }
 
 
