@@ -106,8 +106,10 @@ async def test_operator_actions_and_state_reach_event_and_status(
         engine = run.engine
         await until(lambda: engine.sequencer.phase == Phase.EQUILIBRIUM, 60)
         engine.pause()
-        await until(lambda: any(m.body["state"] == "paused" for m in sub.of("status")), 15)
-        engine.resume()
+        try:  # resumed whatever happens, so a missing message fails here, not as a hung run
+            await until(lambda: any(m.body["state"] == "paused" for m in sub.of("status")), 30)
+        finally:
+            engine.resume()
 
     run = await bench_run(
         config_for(mqtt, status_interval_s=60), plan=short_plan, speed=200, during=pause_and_resume
