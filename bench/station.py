@@ -93,6 +93,12 @@ class InstrumentEntry(_Strict):
         return self.calibration_due is not None and self.calibration_due < today
 
 
+def _short(text: str, limit: int = 60) -> str:
+    """A value from the file, quoted and cut: a message stays one readable line."""
+    shown = repr(text)
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
 class Station(_Strict):
     station: StationInfo
     instruments: dict[str, InstrumentEntry]
@@ -105,12 +111,14 @@ class Station(_Strict):
     @model_validator(mode="after")
     def _interlock_roles(self) -> Station:
         names = [i.name for i in self.interlocks]
-        if len(names) != len(set(names)):
-            raise ValueError(f"interlock names must be unique: {', '.join(names)}")
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"interlock names must be unique: {_short(', '.join(twice))} twice")
         for lock in self.interlocks:
             role = lock.role or (lock.channel or "").split(".", 1)[0]
             if role not in self.instruments:
-                raise ValueError(f"interlock {lock.name!r}: the station has no {role!r}")
+                name, missing = _short(lock.name), _short(role)
+                raise ValueError(f"interlock {name}: the station has no {missing}")
         return self
 
     def all_interlocks(self) -> list[Interlock]:
