@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
 
@@ -98,13 +99,15 @@ class PlanScreen(Screen[None]):
         table.focus()
 
     def on_plan_failed(self, message: PlanFailed) -> None:
+        """The problems name files relative to the plan's folder (the summary has it in full):
+        80 columns cannot spare a long absolute path on every line."""
         self.plan = None
         self.query_one("#plan-summary", Static).update(
-            Text(f"{message.path}: not a valid plan", style="bold red")
+            Text(f"not a valid plan: {message.path}", style="bold red")
         )
-        self.query_one("#plan-problems", Static).update(
-            Text("\n".join(message.problems), style="red")
-        )
+        folder = f"{message.path.parent}{os.sep}"
+        shown = (p.removeprefix(folder) for p in message.problems)
+        self.query_one("#plan-problems", Static).update(Text("\n".join(shown), style="red"))
         self.query_one(PlanPoints).show(None, None)
 
     # -- actions -----------------------------------------------------------------------------

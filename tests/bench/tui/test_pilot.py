@@ -217,14 +217,19 @@ async def test_manual_set_point_during_a_run_goes_through_the_engine(
         store.close()
 
 
-async def test_plan_problems_show_with_file_and_line(make_app: MakeApp) -> None:
-    app = make_app(BROKEN_PLAN)
+async def test_plan_problems_show_with_file_and_line(make_app: MakeApp, tmp_path: Path) -> None:
+    # A long folder, as a CI checkout has: the problems must still read `file:line: field`.
+    folder = tmp_path / ("a-long-checkout-folder-" * 3)
+    folder.mkdir()
+    plan = folder / BROKEN_PLAN.name
+    plan.write_bytes(BROKEN_PLAN.read_bytes())
+    app = make_app(plan)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("p")
         await until(pilot, lambda: "not a valid plan" in screen_text(app))
         text = screen_text(app)
-        assert "broken.yaml:8: points[0].air.wet_bulb_c" in text
-        assert "broken.yaml:11: points[1].air.dry_bulb_c" in text
+        assert "\n broken.yaml:8: points[0].air.wet_bulb_c" in text
+        assert "\n broken.yaml:11: points[1].air.dry_bulb_c" in text
         await pilot.press("g")
         await pilot.pause()
         assert not app.session.running
