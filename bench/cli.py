@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     tui.add_argument("--sim", action="store_true", help="run on the simulated bench")
     tui.add_argument("--speed", type=_speed, default=1.0, help="time-warp (--sim only)")
     tui.add_argument("--results", default="results", metavar="DIR", help="where runs are written")
+    add_mqtt_argument(tui)
     tui.set_defaults(func=cmd_tui)
 
     validate = sub.add_parser("validate", help="check a plan: points, duration, problems")
@@ -206,6 +207,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
+    from bench.liblog import library_logs_to_stderr
     from bench.probe import run_probe
 
     if not (args.station or args.sim):
@@ -214,6 +216,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
         return _usage("probe", "--speed needs --sim (real hardware runs in real time)")
     station = load_station(args.station or sim_station_path())
     clock: Clock = make_clock(args.speed)
+    library_logs_to_stderr("hpbench probe")
 
     def probe_with(endpoints: dict[str, str] | None) -> int:
         instruments = build_instruments(station, endpoints)
@@ -240,7 +243,9 @@ def cmd_probe(args: argparse.Namespace) -> int:
 def cmd_tui(args: argparse.Namespace) -> int:
     from bench.tui.command import tui_command
 
-    return tui_command(args.plan, args.station, args.sim, args.speed, results=args.results)
+    return tui_command(
+        args.plan, args.station, args.sim, args.speed, results=args.results, mqtt=args.mqtt
+    )
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

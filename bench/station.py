@@ -8,6 +8,7 @@ filled in when hpbench starts it (`--sim`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import tomllib
 from importlib import resources
@@ -168,7 +169,7 @@ def parse_station(text: str, path: str) -> Station:
         station = Station.model_validate(raw)
     except ValidationError as exc:
         raise StationError(validation_messages(path, text, exc, whole="station")) from None
-    problems = []
+    problems = _sim_address_problems(station, text, path)
     for role, entry in station.instruments.items():
         allowed = registry.driver_options(entry.driver) - {"timeout_s"}
         for option in entry.options:
@@ -182,6 +183,27 @@ def parse_station(text: str, path: str) -> Station:
     if problems:
         raise StationError("\n".join(problems))
     return station
+
+
+def _sim_address_problems(station: Station, text: str, path: str) -> list[str]:
+    """A `sim:` address must name an endpoint the simulated bench has: said here, with the
+    file and line, rather than when the bench is built."""
+    if not station.uses_sim:
+        return []
+    from instruments.sim.bench import Endpoints  # the simulator only when a station uses it
+
+    known = [f.name for f in dataclasses.fields(Endpoints)]
+    problems = []
+    for role, entry in station.instruments.items():
+        key = entry.address.removeprefix(SIM_PREFIX)
+        if entry.address.startswith(SIM_PREFIX) and key not in known:
+            loc = ["instruments", role, "address"]
+            problems.append(
+                f"{path}:{toml_line(text, loc)}: instruments.{shown_key(role)}.address: "
+                f"{_short(entry.address)} is not on the simulated bench; it has "
+                f"{', '.join(SIM_PREFIX + k for k in known)}"
+            )
+    return problems
 
 
 def load_station(path: str | Path) -> Station:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ from rich.console import Console
 from bench.connect import ConnectFailed
 from bench.export import ExportError, export_run
 from bench.export.commands import ResultInvalid
+from bench.liblog import library_logs_to_file
 from bench.plan import PlanError
 from bench.run.acquisition import channels_of
 from bench.run.campaign import campaign_summary
@@ -83,17 +83,6 @@ def run_command(args: argparse.Namespace, run: Runner) -> int:
         return EXIT_BAD_INPUT
 
 
-def _log_libraries_to(path: Path) -> None:
-    """Library warnings (pymodbus on a garbled frame, asyncio on a broken link) go to the run's
-    log file, not over the progress display; hpbench's own account is in the run store."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.WARNING)
-
-
 def _run_on_bench(
     prepared: Prepared,
     warnings: list[str],
@@ -105,7 +94,7 @@ def _run_on_bench(
     clock = clock_for(prepared)
     sims: list[SimBenchThread] = []
     with bench_instruments(prepared, clock, sims.append) as instruments:
-        _log_libraries_to(prepared.run_dir / "hpbench.log")
+        library_logs_to_file(prepared.run_dir / "hpbench.log")
         channels = channels_of(instruments)
         check_interlock_channels(prepared.station, channels)
         if prepared.store is None:

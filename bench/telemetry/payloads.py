@@ -126,7 +126,7 @@ def status_payload(
     out = envelope("status", station)
     out.update(
         online=online,
-        state=state or (state_of(phase) if phase else ("idle" if online else "offline")),
+        state=state or (state_of(phase) if phase and run else ("idle" if online else "offline")),
         phase=phase,
         run_id=run.run_id if run else None,
         plan=run.plan if run else None,

@@ -277,6 +277,8 @@ class Publisher:
         `run_started(info, engine)` / `run_ended(phase)` around each run."""
         self._box()
         self._source = source
+        if hasattr(source, "status"):
+            self._engine = source  # the status source until a run starts, and after it
         self._frames_sub = source.frames.subscribe("telemetry", maxsize=FRAME_QUEUE)
         self._events_sub = source.events.subscribe("telemetry", maxsize=EVENT_QUEUE)
         if run is not None:
@@ -335,6 +337,8 @@ class Publisher:
         )
         box.put("run", build)
         box.mark_status()
+        if self._source is not None and hasattr(self._source, "status"):
+            self._engine = self._source  # a long-lived source (the TUI session) says what's next
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:

@@ -79,7 +79,8 @@ class HpbenchApp(App[int]):
         self._last_update = 0.0
 
     # -- the loop ------------------------------------------------------------------------------
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
+        await self.session.start_telemetry()  # returns at once; the broker is reached beside
         self.run_worker(self._follow_frames(), name="refresh", group="refresh")
         self.set_interval(1.0 / IDLE_REFRESH_HZ, self._tick)  # events and clocks without frames
         if self.connect_on_mount:

@@ -1,4 +1,5 @@
-"""`hpbench tui [PLAN] (--station FILE | --sim) [--speed N]`: the interactive face of the engine.
+"""`hpbench tui [PLAN] (--station FILE | --sim) [--speed N] [--mqtt URL]`: the interactive
+face of the engine.
 
 `tui_command` is what the `hpbench` CLI calls; `python -m bench.tui.command` runs the same
 thing without the CLI (the terminal test uses it).
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.station import StationError
+from bench.telemetry.commands import add_mqtt_argument
 
 EXIT_BAD_INPUT = 2
 
@@ -28,6 +30,7 @@ def tui_command(
     speed: float,
     *,
     results: str = "results",
+    mqtt: str | None = None,
 ) -> int:
     """Run the TUI until the operator quits; the bench is left in its safe state."""
     if not (station or sim):
@@ -36,15 +39,18 @@ def tui_command(
         return _error("--speed needs --sim (real hardware runs in real time)")
     if plan is not None and not Path(plan).is_file():
         return _error(f"{plan}: no such plan file")
+    from bench.telemetry.commands import TelemetryUnavailable, telemetry_for_run
     from bench.tui.app import HpbenchApp
     from bench.tui.session import Session, open_bench
 
     try:
         with open_bench(Path(station) if station else None, sim=sim, speed=speed) as bench:
-            session = Session(bench, Path(results))
+            where = str(bench.station_path or "the simulated bench's station")
+            telemetry = telemetry_for_run(mqtt, bench.station_text, where)
+            session = Session(bench, Path(results), telemetry=telemetry)
             app = HpbenchApp(session, Path(plan) if plan else None)
             code = app.run()
-    except StationError as exc:
+    except (StationError, TelemetryUnavailable) as exc:
         return _error(str(exc))
     return code or 0
 
@@ -56,12 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sim", action="store_true", help="run on the simulated bench")
     parser.add_argument("--speed", type=float, default=1.0, help="time-warp (--sim only)")
     parser.add_argument("--results", default="results", metavar="DIR", help="where runs go")
+    add_mqtt_argument(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return tui_command(args.plan, args.station, args.sim, args.speed, results=args.results)
+    return tui_command(
+        args.plan, args.station, args.sim, args.speed, results=args.results, mqtt=args.mqtt
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ so the screens subscribe once (docs/decisions/0007-tui-session.md).
 Every manual action is an event. Outside a run, the first manual set point opens a store of its
 own under `results/` (`<date>_manual_<id>/run.sqlite`): the frames and events of that
 commissioning session are kept and can be replayed like any run.
+
+With telemetry (`--mqtt` or the station's `[telemetry]`), one publisher lives as long as the
+session: idle frames and events are published too, and each run's start, points and end.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bench.connect import close_all, connect_all, reason
 from bench.interlocks import Interlocks
@@ -49,8 +52,13 @@ from bench.station import (
     sim_station_path,
 )
 from bench.store import RunStore
+from bench.telemetry.payloads import RunInfo
 from instruments.base import Instrument, InstrumentError
 from instruments.clock import Clock, ScaledClock, make_clock
+
+if TYPE_CHECKING:
+    from bench.telemetry.config import TelemetryConfig
+    from bench.telemetry.publisher import Publisher
 
 CHAMBER_TEMPERATURE_C = (-40.0, 60.0)  # the ESPEC driver does not report its chamber's range
 CHAMBER_HUMIDITY_PCT = (0.0, 100.0)  # what the chamber driver accepts
@@ -209,6 +217,7 @@ class Session:
     idle_period_s: float | None = None  # bench seconds; default: at most 10 frames a wall second
     frames: Bus[Frame] = field(default_factory=Bus)
     events: Bus[Event] = field(default_factory=Bus)
+    telemetry: TelemetryConfig | None = None
 
     def __post_init__(self) -> None:
         self.engine: Engine | None = None
@@ -228,6 +237,12 @@ class Session:
         self._interlocks = Interlocks([])
         self._safety_trip = ""  # a tripped safe_stop / abort interlock, outside a run
         self._run_store_open = False
+        self.publisher: Publisher | None = None
+        if self.telemetry is not None:
+            from bench.telemetry.publisher import Publisher
+
+            self.publisher = Publisher(self.telemetry, log=self._telemetry_line)
+            self.publisher.attach(self)
 
     # -- what the app reads ----------------------------------------------------------------
     @property
@@ -263,6 +278,14 @@ class Session:
         return max(1.0, self.clock.speed / MAX_IDLE_FRAMES_PER_WALL_S)
 
     # -- lifecycle -------------------------------------------------------------------------
+    async def start_telemetry(self) -> None:
+        """Start publishing (returns at once: connecting to the broker happens beside)."""
+        if self.publisher is not None and self.publisher.connected is None:
+            await self.publisher.start()
+
+    def _telemetry_line(self, line: str) -> None:
+        self.emit(self.clock.now(), "telemetry", line, {})
+
     async def connect(self) -> None:
         """Connect every instrument and start watching them. Raises ConnectFailed."""
         identities = await connect_all(self.bench.instruments)
@@ -300,6 +323,13 @@ class Session:
         if self._closed:
             return
         self._closed = True
+        try:
+            await self._leave_bench()
+        finally:
+            if self.publisher is not None:  # last: the safe state and the run's end go out too
+                await self.publisher.close()
+
+    async def _leave_bench(self) -> None:
         if self.running:
             assert self._run_task is not None
             self.emit(
@@ -405,6 +435,8 @@ class Session:
         self._stop_run = asyncio.Event()
         self._commanded = True
         self._run_store_open = True
+        if self.publisher is not None:
+            self.publisher.run_started(RunInfo.from_prepared(prepared), engine)
         self._run_task = asyncio.create_task(self._run(engine, prepared), name="tui-run")
         for warning in warnings:
             self.emit(bench.clock.now(), "run", f"warning: {warning}", {})
@@ -425,6 +457,8 @@ class Session:
                 await close_all(self.bench.instruments)
         finally:
             self._run_store_open = False
+            if self.publisher is not None:
+                self.publisher.run_ended(str(engine.sequencer.phase))
             store = prepared.store
             if store is not None:
                 await asyncio.to_thread(store.close)

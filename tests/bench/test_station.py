@@ -107,6 +107,16 @@ def test_sim_addresses_need_the_simulator():
         resolve_address("sim:kettle", {"heat_pump": "x"})
 
 
+def test_an_unknown_sim_address_names_file_and_line():
+    text = GOOD.replace('"TCPIP::10.0.0.5::10001::SOCKET"', '"sim:kettle"')
+    with pytest.raises(StationError) as err:
+        parse_station(text, "lab.toml")
+    assert str(err.value).startswith(
+        f"lab.toml:7: {PA}.address: 'sim:kettle' is not on the simulated bench; it has "
+        "sim:power_analyser, sim:heat_pump,"
+    )
+
+
 def test_build_instruments_makes_one_driver_per_role():
     station = load_station(sim_station_path())
     endpoints = {

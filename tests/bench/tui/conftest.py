@@ -18,6 +18,9 @@ from bench.run.bus import Subscription
 from bench.run.engine import Event
 from bench.tui.app import HpbenchApp
 from bench.tui.session import Bench, Session, open_bench
+from tests.bench.telemetry.conftest import broker, schema_validator, subscriber
+
+__all__ = ["broker", "schema_validator", "subscriber"]  # a real mosquitto for `tui --mqtt`
 
 HERE = Path(__file__).parent
 REPO = HERE.parents[2]
