@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -42,6 +43,30 @@ class PumpCorrection(_Strict):
     efficiency: float = Field(gt=0, le=1)
     dp_pa: float = Field(ge=0)
     enabled: bool = True
+
+
+Range = tuple[float, float]
+
+
+class BenchLimits(_Strict):
+    """The bench's working range, narrower than what the drivers accept: manual set points
+    (TUI) stay inside it, and a plan with a point outside it is refused before it starts."""
+
+    air_temperature_c: Range | None = None  # the climate chamber (dry bulb)
+    air_humidity_pct: Range | None = None
+    water_inlet_c: Range | None = None  # the hydraulic module
+    water_flow_m3h: Range | None = None
+    hp_flow_temperature_c: Range | None = None  # the heat pump's flow set point
+    hp_demand_pct: Range | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _ordered(cls, value: Range | None) -> Range | None:
+        if value is not None:
+            low, high = value
+            if not (math.isfinite(low) and math.isfinite(high) and low < high):
+                raise ValueError(f"expected [low, high] with low < high, got [{low}, {high}]")
+        return value
 
 
 class Signing(_Strict):
@@ -108,6 +133,7 @@ class Station(_Strict):
     interlocks: list[Interlock] = Field(default_factory=list)
     telemetry: TelemetrySettings | None = None  # MQTT publishing (bench/telemetry)
     signing: Signing | None = None  # tamper evidence beyond SHA256SUMS (bench/export/signing)
+    limits: BenchLimits = Field(default_factory=BenchLimits)
 
     @model_validator(mode="after")
     def _interlock_roles(self) -> Station:

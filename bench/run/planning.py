@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from bench.plan import Plan
-from bench.plan.resolved import FlowFrom, InletTemperature, TemperatureDifference, VolumeFlow
+from bench.plan.resolved import (
+    FlowFrom,
+    InletTemperature,
+    ResolvedPoint,
+    TemperatureDifference,
+    VolumeFlow,
+)
 from bench.profiles import Profile
 from bench.run.points import PointSpec
 from bench.run.sequencer import Judgement
 from bench.run.stability import Tolerance
-from bench.station import Station
+from bench.station import BenchLimits, Station
 
 
 class PlanNotRunnable(Exception):
@@ -16,8 +22,11 @@ class PlanNotRunnable(Exception):
 
 
 def point_specs(plan: Plan, station: Station) -> list[PointSpec]:
+    """The points as the sequencer runs them. Raises PlanNotRunnable for a point this bench
+    cannot run: a part load it cannot set, or a set point outside the station's `[limits]`."""
     specs = []
     for index, p in enumerate(plan.points):
+        _check_limits(p, station.limits)
         if p.part_load is not None and p.part_load.compressor_hz is not None:
             raise PlanNotRunnable(
                 f"{p.source}: point {p.id}: part_load.compressor_hz: the heat-pump drivers "
@@ -46,6 +55,27 @@ def point_specs(plan: Plan, station: Station) -> list[PointSpec]:
             )
         )
     return specs
+
+
+def _check_limits(p: ResolvedPoint, limits: BenchLimits) -> None:
+    inlet = p.flow.inlet_c if isinstance(p.flow, InletTemperature) else None
+    flow = p.flow.flow_m3h if isinstance(p.flow, VolumeFlow) else None
+    wanted = [  # (the station's [limits] field, what the point sets, its value, unit)
+        ("air_temperature_c", "air dry bulb", p.air_dry_bulb_c, "°C"),
+        ("air_humidity_pct", "air humidity", p.air_rh_pct, "%RH"),
+        ("hp_flow_temperature_c", "water outlet", p.water_outlet_c, "°C"),
+        ("water_inlet_c", "water inlet", inlet, "°C"),
+        ("water_flow_m3h", "water flow", flow, "m³/h"),
+        ("hp_demand_pct", "demand", p.part_load.demand_pct if p.part_load else None, "%"),
+    ]
+    for field_name, what, value, unit in wanted:
+        bounds = getattr(limits, field_name)
+        if value is None or bounds is None or bounds[0] <= value <= bounds[1]:
+            continue
+        raise PlanNotRunnable(
+            f"{p.source}: point {p.id}: {what} {value:.4g} {unit} is outside this bench's "
+            f"range, station limits.{field_name} = [{bounds[0]:g}, {bounds[1]:g}]"
+        )
 
 
 def judgement(profile: Profile, station: Station) -> Judgement:

@@ -45,6 +45,7 @@ from bench.run.runner import (
 )
 from bench.run.sequencer import FINAL, Phase, PointOutcome
 from bench.station import (
+    BenchLimits,
     Station,
     StationError,
     build_instruments,
@@ -62,6 +63,15 @@ if TYPE_CHECKING:
 
 CHAMBER_TEMPERATURE_C = (-40.0, 60.0)  # the ESPEC driver does not report its chamber's range
 CHAMBER_HUMIDITY_PCT = (0.0, 100.0)  # what the chamber driver accepts
+# a manual set point's key -> the station's [limits] field that narrows it
+STATION_LIMIT = {
+    "air_temperature": "air_temperature_c",
+    "air_humidity": "air_humidity_pct",
+    "water_inlet": "water_inlet_c",
+    "water_flow": "water_flow_m3h",
+    "hp_flow_temperature": "hp_flow_temperature_c",
+    "hp_demand": "hp_demand_pct",
+}
 MAX_IDLE_FRAMES_PER_WALL_S = 10.0
 
 
@@ -114,13 +124,33 @@ def open_bench(station_path: Path | None, *, sim: bool, speed: float) -> Iterato
         yield Bench(station, text, station_path, instruments, clock, sim, speed, simulator)
 
 
-def setpoint_limits(instruments: dict[str, Instrument]) -> dict[str, Limit]:
-    """What a manual set point may be, from each driver's own declared ranges."""
+def setpoint_limits(
+    instruments: dict[str, Instrument], station: BenchLimits | None = None
+) -> dict[str, Limit]:
+    """What a manual set point may be: each driver's own declared range, narrowed by the
+    station's `[limits]`. Raises StationError when a station range is outside the driver's."""
+    limits = _driver_limits(instruments)
+    for key, field_name in STATION_LIMIT.items():
+        declared = getattr(station, field_name, None) if station is not None else None
+        if declared is None or key not in limits:
+            continue
+        own = limits[key]
+        low, high = max(own.low, declared[0]), min(own.high, declared[1])
+        if low >= high:
+            raise StationError(
+                f"limits.{field_name}: [{declared[0]:g}, {declared[1]:g}] is outside what the "
+                f"driver accepts, {own.low:g}…{own.high:g} {own.unit}"
+            )
+        limits[key] = Limit(low, high, own.unit)
+    return limits
+
+
+def _driver_limits(instruments: dict[str, Instrument]) -> dict[str, Limit]:
     limits: dict[str, Limit] = {}
     if "climate_chamber" in instruments:
         limits["air_temperature"] = Limit(*CHAMBER_TEMPERATURE_C, "°C")
         limits["air_humidity"] = Limit(*CHAMBER_HUMIDITY_PCT, "%RH")
-    wanted = {
+    wanted = {  # the map's command -> the set point's key
         "hydraulic_module": {"inlet_temperature": "water_inlet", "flow": "water_flow"},
         "heat_pump": {"flow_temperature": "hp_flow_temperature", "demand": "hp_demand"},
     }
@@ -224,7 +254,7 @@ class Session:
         self.prepared: Prepared | None = None
         self.points: list[PointResult] = []  # finished points of the current (or last) run
         self.connected = False
-        self.limits = setpoint_limits(self.bench.instruments)
+        self.limits = setpoint_limits(self.bench.instruments, self.bench.station.limits)
         self._idle: Acquisition | None = None
         self._idle_commander: asyncio.Task[None] | None = None
         self._idle_commands: asyncio.Queue[tuple[Command, str]] = asyncio.Queue()

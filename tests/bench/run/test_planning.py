@@ -1,0 +1,67 @@
+"""A valid plan this bench cannot run is refused before anything starts, naming the point's
+file and line and the station setting it breaks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.plan import load_plan
+from bench.run.planning import PlanNotRunnable, point_specs
+from bench.station import Station, parse_station, sim_station_path
+
+REPO = Path(__file__).parents[3]
+DEMO = REPO / "test_plans" / "demo.yaml"
+RATING = REPO / "test_plans" / "en14511_rating.yaml"
+
+
+def station_with(limits: str) -> Station:
+    text = sim_station_path().read_text(encoding="utf-8")
+    head, tail = text.split("[limits]\n", 1)
+    tail = tail.split("\n\n", 1)[1]  # the shipped [limits] table, replaced
+    return parse_station(f"{head}[limits]\n{limits}\n\n{tail}", "lab.toml")
+
+
+def test_the_shipped_plans_fit_the_simulated_bench():
+    station = parse_station(sim_station_path().read_text(encoding="utf-8"), "sim.toml")
+    assert station.limits.air_temperature_c == (-25.0, 45.0)
+    for name in ("demo", "en14511_rating", "en14825_average_low_temp", "overnight"):
+        plan = load_plan(REPO / "test_plans" / f"{name}.yaml")
+        assert len(point_specs(plan, station)) == len(plan.points)
+
+
+@pytest.mark.parametrize(
+    ("limits", "expected"),
+    [
+        (
+            "air_temperature_c = [5, 40]",
+            "demo.yaml:26: point A2W35: air dry bulb 2 °C is outside this bench's range, "
+            "station limits.air_temperature_c = [5, 40]",
+        ),
+        (
+            "hp_flow_temperature_c = [20, 30]",
+            "demo.yaml:23: point A7W35: water outlet 35 °C is outside this bench's range, "
+            "station limits.hp_flow_temperature_c = [20, 30]",
+        ),
+        (
+            "air_humidity_pct = [20, 80]",
+            "demo.yaml:23: point A7W35: air humidity 86.",
+        ),
+    ],
+)
+def test_a_point_outside_the_station_limits_is_refused(limits: str, expected: str) -> None:
+    with pytest.raises(PlanNotRunnable) as err:
+        point_specs(load_plan(DEMO), station_with(limits))
+    message = str(err.value)
+    assert message.startswith(str(DEMO.parent) + "/" + expected), message
+
+
+def test_a_fixed_inlet_outside_the_water_limits_is_refused() -> None:
+    with pytest.raises(PlanNotRunnable, match=r"point A7W55: water inlet 47 °C .* \[10, 45\]"):
+        point_specs(load_plan(RATING), station_with("water_inlet_c = [10, 45]"))
+
+
+def test_limits_that_hold_every_point_change_nothing() -> None:
+    wide = station_with("air_temperature_c = [-30, 50]\nwater_inlet_c = [5, 60]")
+    assert [s.id for s in point_specs(load_plan(DEMO), wide)] == ["A7W35", "A2W35"]
