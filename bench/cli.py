@@ -120,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check a plan: points, duration, problems")
     validate.add_argument("plan", metavar="PLAN.yaml")
+    validate.add_argument(
+        "--station", metavar="FILE", help="also check the plan fits this station's [limits]"
+    )
+    validate.add_argument("--sim", action="store_true", help="... the simulated bench's")
     validate.set_defaults(func=cmd_validate)
 
     report = sub.add_parser("report", help="write a run's result files again from run.sqlite")
@@ -249,9 +253,22 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from bench.plan import validate_command
+    from bench.plan import Plan, validate_command
 
-    return validate_command(args.plan, sys.stdout, sys.stderr)
+    if not (args.station or args.sim):
+        return validate_command(args.plan, sys.stdout, sys.stderr)
+    from bench.run.planning import PlanNotRunnable, point_specs
+
+    station = load_station(args.station or sim_station_path())
+
+    def on_bench(plan: Plan) -> str | None:
+        try:
+            point_specs(plan, station)
+        except PlanNotRunnable as exc:
+            return str(exc)
+        return None
+
+    return validate_command(args.plan, sys.stdout, sys.stderr, on_bench=on_bench)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ Exit status 0 when the plan is valid, 2 when it is not.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TextIO
 
 from bench.plan.errors import PlanError
@@ -70,7 +71,15 @@ def describe(plan: Plan, est: Estimate) -> list[str]:
     return lines
 
 
-def validate_command(path: str, out: TextIO, err: TextIO) -> int:
+def validate_command(
+    path: str,
+    out: TextIO,
+    err: TextIO,
+    *,
+    on_bench: Callable[[Plan], str | None] | None = None,
+) -> int:
+    """`hpbench validate`; `on_bench` says why a valid plan cannot run on the station given
+    (None: it can), so a plan is checked against the bench before a night is planned on it."""
     try:
         plan = load_plan(path)
     except PlanError as exc:
@@ -79,4 +88,8 @@ def validate_command(path: str, out: TextIO, err: TextIO) -> int:
     for warning in plan.warnings:
         print(warning, file=err)
     print("\n".join(describe(plan, estimate(plan.points))), file=out)
+    problem = on_bench(plan) if on_bench is not None else None
+    if problem:
+        print(problem, file=err)
+        return EXIT_BAD_INPUT
     return EXIT_OK

@@ -65,3 +65,20 @@ def test_a_fixed_inlet_outside_the_water_limits_is_refused() -> None:
 def test_limits_that_hold_every_point_change_nothing() -> None:
     wide = station_with("air_temperature_c = [-30, 50]\nwater_inlet_c = [5, 60]")
     assert [s.id for s in point_specs(load_plan(DEMO), wide)] == ["A7W35", "A2W35"]
+
+
+def test_validate_checks_the_plan_against_a_station(tmp_path, capsys) -> None:
+    from bench.cli import main
+
+    text = sim_station_path().read_text(encoding="utf-8")
+    station = tmp_path / "lab.toml"
+    station.write_text(text.replace("air_temperature_c = [-25, 45]", "air_temperature_c = [5, 40]"))
+    assert main(["validate", str(DEMO), "--sim"]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(DEMO), "--station", str(station)]) == 2
+    out, err = capsys.readouterr()
+    assert "2 points, estimated" in out  # the plan itself is shown, as without a station
+    assert err.splitlines()[-1] == (
+        f"{DEMO}:26: point A2W35: air dry bulb 2 °C is outside this bench's range, "
+        "station limits.air_temperature_c = [5, 40]"
+    )
