@@ -52,6 +52,8 @@ def point_specs(plan: Plan, station: Station) -> list[PointSpec]:
                 sample_s=p.timing.sample_s,
                 on_unstable=p.on_unstable,
                 initial_flow_m3h=station.station.initial_flow_m3h,
+                inlet_range_c=station.limits.water_inlet_c,
+                flow_range_m3h=station.limits.water_flow_m3h,
             )
         )
     return specs

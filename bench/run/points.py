@@ -40,6 +40,9 @@ class PointSpec:
     sample_s: float = 5.0
     on_unstable: str = "fail_and_continue"  # or "abort"
     initial_flow_m3h: float = 1.6  # first guess where the flow is adjusted to a temperature rise
+    # the station's [limits]: the water-side trim never sets the hydraulic module beyond them
+    inlet_range_c: tuple[float, float] | None = None
+    flow_range_m3h: tuple[float, float] | None = None
 
     @property
     def flow_is_free(self) -> bool:

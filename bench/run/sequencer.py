@@ -280,12 +280,19 @@ class Sequencer:
             assert target is not None
             if abs(rise - target) <= tol_out / 2:
                 return None
-            p.flow_sp = max(0.05, p.flow_sp * min(1.3, max(0.7, rise / target)))
+            wanted = max(0.05, p.flow_sp * min(1.3, max(0.7, rise / target)))
+            flow = _within(wanted, p.spec.flow_range_m3h)
+            if flow == p.flow_sp:  # at the station's limit: the point stabilises or times out
+                return None
+            p.flow_sp = flow
         else:
             error = p.spec.outlet_c - t_out
             if abs(error) <= tol_out / 2:
                 return None
-            p.inlet_sp += max(-3.0, min(3.0, error))
+            inlet = _within(p.inlet_sp + max(-3.0, min(3.0, error)), p.spec.inlet_range_c)
+            if inlet == p.inlet_sp:
+                return None
+            p.inlet_sp = inlet
         return SetWater(p.inlet_sp, p.flow_sp)
 
     def _on_stabilising(self, p: PointState, t: float, inside: bool) -> None:
@@ -462,12 +469,16 @@ class Sequencer:
                 PointOutcome(spec, "failed", f"flow_from {spec.flow_from}: no measured flow", t, t)
             )
             return self._next_point(t)
+        inlet, flow = (
+            _within(spec.first_inlet_c, spec.inlet_range_c),
+            _within(flow, spec.flow_range_m3h),
+        )
         self.point = PointState(
             spec=spec,
             started=t,
-            inlet_sp=spec.first_inlet_c,
+            inlet_sp=inlet,
             flow_sp=flow,
-            judge=Judge(self._controlled(spec, spec.first_inlet_c, flow)),
+            judge=Judge(self._controlled(spec, inlet, flow)),
             last_adjust=t,
             timeout_from=t,
         )
@@ -509,3 +520,8 @@ class Sequencer:
         assert p is not None
         p.judge = Judge(self._controlled(p.spec, p.inlet_sp, p.flow_sp))
         p.collect_from, p.collection_frames = None, []
+
+
+def _within(value: float, bounds: tuple[float, float] | None) -> float:
+    """`value`, brought inside the station's range for it (if it names one)."""
+    return value if bounds is None else min(max(value, bounds[0]), bounds[1])

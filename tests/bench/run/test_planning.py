@@ -62,9 +62,11 @@ def test_a_fixed_inlet_outside_the_water_limits_is_refused() -> None:
         point_specs(load_plan(RATING), station_with("water_inlet_c = [10, 45]"))
 
 
-def test_limits_that_hold_every_point_change_nothing() -> None:
-    wide = station_with("air_temperature_c = [-30, 50]\nwater_inlet_c = [5, 60]")
-    assert [s.id for s in point_specs(load_plan(DEMO), wide)] == ["A7W35", "A2W35"]
+def test_limits_that_hold_every_point_pass_the_water_ranges_on_to_the_trim() -> None:
+    wide = station_with("water_inlet_c = [5, 60]\nwater_flow_m3h = [0.3, 2.5]")
+    specs = point_specs(load_plan(DEMO), wide)
+    assert [s.id for s in specs] == ["A7W35", "A2W35"]
+    assert {(s.inlet_range_c, s.flow_range_m3h) for s in specs} == {((5.0, 60.0), (0.3, 2.5))}
 
 
 def test_validate_checks_the_plan_against_a_station(tmp_path, capsys) -> None:

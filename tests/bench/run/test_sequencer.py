@@ -267,6 +267,24 @@ def test_fixed_flow_trims_the_inlet_to_reach_the_outlet():
     assert trims[-1] == SetWater(31.0, 1.2)
 
 
+def test_the_trim_stays_inside_the_station_limits():
+    bench = Bench([spec(inlet_c=None, delta_t_k=5.0, flow_range_m3h=(0.5, 1.8))])
+    bench.frame(60, {WATER_OUT: 36.0})  # a 6 K rise wants 1.92 m³/h
+    assert [c for c in bench.commands if isinstance(c, SetWater)][-1] == SetWater(30.0, 1.8)
+    bench.frame(60, {WATER_OUT: 36.0})  # still too warm, but the flow is at its limit
+    assert [c for c in bench.commands if isinstance(c, SetWater)][-1] == SetWater(30.0, 1.8)
+    assert len([c for c in bench.commands if isinstance(c, SetWater)]) == 2
+
+    fixed = Bench([spec(inlet_c=None, flow_m3h=1.2, inlet_range_c=(20.0, 30.5))])
+    fixed.frame(60, {WATER_OUT: 34.0})  # wants the inlet 1 K up, to 31 °C
+    assert [c for c in fixed.commands if isinstance(c, SetWater)][-1] == SetWater(30.5, 1.2)
+
+
+def test_the_first_water_set_point_is_inside_the_station_limits():
+    bench = Bench([spec(inlet_c=None, delta_t_k=5.0, flow_range_m3h=(0.5, 1.0))])
+    assert [c for c in bench.commands if isinstance(c, SetWater)] == [SetWater(30.0, 1.0)]
+
+
 def test_flow_from_an_earlier_point_and_a_failed_source():
     bench = Bench([spec(0, "A"), spec(1, "B", inlet_c=None, flow_from="A")])
     bench.run_for(1100)
