@@ -132,11 +132,18 @@ async def test_an_interlock_trip_stops_the_bench_safely_and_the_point_resumes(si
     done = await sim_run(plan_text(A7), during=alarm)
     assert done.phase == Phase.DONE
     store = RunStore.open(done.prepared.run_dir)
-    trips = [e for e in store.events({"interlock"}) if e.data.get("tripped")]
-    assert [e.data["interlock"] for e in trips] == ["heat pump alarm"]
+    alarm_events = [
+        e for e in store.events({"interlock"}) if e.data["interlock"] == "heat pump alarm"
+    ]
+    trips = [e for e in alarm_events if e.data["tripped"]]
+    assert len(trips) == 1
+    # the only other trips allowed: watchdogs, when a loaded machine stalled this process
+    # for a minute of bench time (0.12 s of wall time at 500x) - a hold, honestly reported
+    others = {e.data["interlock"] for e in store.events({"interlock"})} - {"heat pump alarm"}
+    assert all(name.startswith("watchdog ") for name in others), others
     (safe,) = [e for e in store.events({"safety"}) if e.data and "latency_s" in e.data]
     assert safe.data["reached"] and safe.data["periods"] <= 2.0
-    cleared = [e for e in store.events({"interlock"}) if not e.data.get("tripped")]
+    cleared = [e for e in alarm_events if not e.data["tripped"]]
     assert cleared and cleared[0].t >= trips[0].t + 600  # held through the alarm and hold-off
     (row,) = store.points()
     assert row.status == "valid"  # the point started again after the hold and completed
