@@ -116,6 +116,8 @@ class HpbenchApp(App[int]):
 
     def update_screens(self, first: Frame | None = None) -> None:
         """Coalesce what arrived since the last update into one update of the visible screens."""
+        if not self.screen_stack:  # shutting down (a run can end as the app quits): no screens
+            return
         self._last_update = time.monotonic()
         session = self.session
         status = session.status()

@@ -87,6 +87,17 @@ async def test_start_pause_resume_skip_abort(make_app: MakeApp, session: Session
         store.close()
 
 
+async def test_a_frame_after_the_screens_are_gone_is_ignored(make_app: MakeApp) -> None:
+    """Quitting during a run: the run ends (and bindings would be refreshed) while Textual is
+    already taking the screens down - that update must not fail the app."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.live.frame is not None)
+    assert not app.screen_stack
+    app._was_running = True  # as if the run had just ended
+    app.update_screens()
+
+
 async def test_answering_no_leaves_the_run_alone(make_app: MakeApp, session: Session) -> None:
     app = make_app(LONG_PLAN)
     events = session.events.subscribe("test", maxsize=10_000)
