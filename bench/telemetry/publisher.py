@@ -587,10 +587,16 @@ class Publisher:
             if now - self._last_status_sent >= config.status_interval_s:
                 box.status_due = True
             if box.status_due:
-                payload = self._build("status", self._status_payload)
-                if payload is not None:
-                    await self._publish(client, "status", payload)
+                # cleared before the publish: a state change while it waits for its PUBACK
+                # marks a newer status due, which must not be lost
                 box.status_due = False
+                payload = self._build("status", self._status_payload)
+                try:
+                    if payload is not None:
+                        await self._publish(client, "status", payload)
+                except BaseException:
+                    box.status_due = True
+                    raise
                 self._last_status_sent = time.monotonic()
                 continue
             item = box.head()

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from bench.run.bus import Bus
+from bench.run.engine import Status
 from bench.run.sequencer import Phase
 from bench.telemetry.config import TelemetrySettings, resolve
 from bench.telemetry.payloads import SCHEMA, RunInfo
@@ -123,6 +124,38 @@ async def test_operator_actions_and_state_reach_event_and_status(
         assert m.body["kind"] not in ("state", "point", "command")
     paused = next(m.body for m in sub.of("status") if m.body["state"] == "paused")
     assert paused["phase"] == "paused" and paused["point"]["id"] == "A7W35"
+
+
+async def test_a_state_change_while_a_status_is_on_its_way_is_published(
+    broker, subscriber, until, monkeypatch
+):
+    """The status is built when sent; a change that comes while that status waits for its
+    PUBACK must be sent after it, not lost until the next interval (it was: CI caught a
+    `paused` that never came)."""
+    mqtt = broker()
+    sub = subscriber(mqtt, ["hpbench/#"])
+    phase = [Phase.IDLE]
+    source = SimpleNamespace(
+        frames=Bus(), events=Bus(), status=lambda: Status(phase[0], -1, 0, "", 0.0, None, None, 0)
+    )
+    publisher = Publisher(config_for(mqtt, status_interval_s=60), log=lambda line: None)
+    real_publish = publisher._publish
+
+    async def publish(client, topic, payload):
+        if topic == "status" and phase[0] == Phase.IDLE:
+            phase[0] = Phase.PAUSED  # the operator pauses while the idle status is in flight
+            publisher._box().mark_status()
+        await real_publish(client, topic, payload)
+
+    monkeypatch.setattr(publisher, "_publish", publish)
+    publisher.attach(source)
+    await publisher.start()
+    try:
+        await until(lambda: any(m.body["phase"] == "paused" for m in sub.of("status")), 10)
+    finally:
+        await publisher.close()
+    phases = [m.body["phase"] for m in sub.of("status")]
+    assert phases[:2] == ["idle", "paused"]
 
 
 # -- the outbox and the engine side, without a broker ----------------------------------------
