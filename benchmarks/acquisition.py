@@ -15,8 +15,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,21 +24,8 @@ from bench.run.bus import Bus
 from bench.run.frame import Frame
 from bench.station import build_instruments, load_station, sim_station_path
 from bench.store import RunStore
+from benchmarks.simproc import start_sim
 from instruments.clock import RealClock
-
-
-def start_sim(folder: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    endpoints = folder / "endpoints.json"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.cli", "sim", "--endpoints-json", str(endpoints)],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while not endpoints.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("the simulated bench did not start")
-        time.sleep(0.05)
-    return proc, json.loads(endpoints.read_text())
 
 
 def quantile(samples: list[float], q: float) -> float:
@@ -114,7 +99,8 @@ def main() -> None:
     parser.add_argument("--period", type=float, default=0.1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        proc, endpoints = start_sim(Path(folder))
+        proc, endpoints_file = start_sim(Path(folder))
+        endpoints = json.loads(endpoints_file.read_text())
         try:
             asyncio.run(measure(endpoints, Path(folder), args.seconds, args.period))
         finally:

@@ -19,13 +19,12 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench.station import build_instruments, load_station, sim_station_path
+from benchmarks.simproc import start_sim
 from instruments.base import Instrument
 
 
@@ -86,21 +85,6 @@ async def measure(instruments: dict[str, Instrument], reads: int) -> None:
         await asyncio.gather(*(i.close() for i in instruments.values()), return_exceptions=True)
 
 
-def start_sim(folder: Path, extra: list[str]) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    """The simulated bench in its own process, as the instruments are separate devices."""
-    endpoints = folder / "endpoints.json"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.cli", "sim", "--endpoints-json", str(endpoints), *extra],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while not endpoints.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("the simulated bench did not start")
-        time.sleep(0.05)
-    return proc, json.loads(endpoints.read_text())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reads", type=int, default=300)
@@ -110,7 +94,8 @@ def main() -> None:
     for name, (extra, reads) in passes.items():
         print(f"\n== {name} ==")
         with tempfile.TemporaryDirectory() as folder:
-            proc, endpoints = start_sim(Path(folder), extra)
+            proc, endpoints_file = start_sim(Path(folder), extra)
+            endpoints = json.loads(endpoints_file.read_text())
             try:
                 asyncio.run(measure(build_instruments(station, endpoints), reads))
             finally:

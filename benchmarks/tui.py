@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.simproc import start_sim
+
 REPO = Path(__file__).resolve().parents[1]
 OVERNIGHT = REPO / "test_plans" / "overnight.yaml"
 WARMUP_S = 3.0
@@ -55,20 +57,6 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def start_sim(folder: Path) -> tuple[subprocess.Popen[bytes], Path]:
-    endpoints = folder / "endpoints.json"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.cli", "sim", "--endpoints-json", str(endpoints)],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while not endpoints.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("the simulated bench did not start")
-        time.sleep(0.05)
-    return proc, endpoints
 
 
 def on_pty(args: list[str], timeout: float) -> None:
