@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint bench system-deps
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "need python3.11 on PATH (or make PYTHON=...)"; exit 2; }
@@ -16,8 +18,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/hpbench run test_plans/demo.yaml --sim --speed 200
 
-test: $(STAMP)
-	$(BIN)/python -m pytest
+# The Debian packages the tests talk to (scripts/system-deps: installs them as root, or prints
+# the sudo line and stops before any test runs).
+system-deps:
+	scripts/system-deps
+
+test: system-deps $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
