@@ -13,11 +13,13 @@ import json
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from importlib.metadata import version
 from pathlib import Path
 
 from rich.console import Console
 
 from bench.export import atomic
+from bench.plan.catalog import find_plan
 from bench.station import StationError, build_instruments, load_station, sim_station_path
 from bench.telemetry.commands import add_fleet_arguments, add_mqtt_argument, cmd_fleet
 from instruments.clock import Clock, make_clock
@@ -57,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hpbench", description="Heat-pump test bench controller (EN 14511 / EN 14825)."
     )
+    parser.add_argument("--version", action="version", version=f"hpbench {version('hpbench')}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sim = sub.add_parser("sim", help="run the simulated bench standalone and print its endpoints")
@@ -94,7 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     probe.set_defaults(func=cmd_probe)
 
     run = sub.add_parser("run", help="run a test plan (headless)")
-    run.add_argument("plan", nargs="?", metavar="PLAN.yaml")
+    run.add_argument(
+        "plan",
+        nargs="?",
+        metavar="PLAN",
+        help="a plan file, or a shipped plan by name (hpbench plans)",
+    )
     run.add_argument("--station", metavar="FILE", help="station file (TOML)")
     run.add_argument("--sim", action="store_true", help="run on the simulated bench")
     run.add_argument("--speed", type=_speed, default=1.0, help="time-warp (--sim only)")
@@ -110,7 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     tui = sub.add_parser("tui", help="the terminal UI: watch, steer and review bench runs")
-    tui.add_argument("plan", nargs="?", metavar="PLAN.yaml")
+    tui.add_argument(
+        "plan",
+        nargs="?",
+        metavar="PLAN",
+        help="a plan file, or a shipped plan by name (hpbench plans)",
+    )
     tui.add_argument("--station", metavar="FILE", help="station file (TOML)")
     tui.add_argument("--sim", action="store_true", help="run on the simulated bench")
     tui.add_argument("--speed", type=_speed, default=1.0, help="time-warp (--sim only)")
@@ -119,7 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     tui.set_defaults(func=cmd_tui)
 
     validate = sub.add_parser("validate", help="check a plan: points, duration, problems")
-    validate.add_argument("plan", metavar="PLAN.yaml")
+    validate.add_argument(
+        "plan", metavar="PLAN", help="a plan file, or a shipped plan by name (hpbench plans)"
+    )
     validate.add_argument(
         "--station", metavar="FILE", help="also check the plan fits this station's [limits]"
     )
@@ -143,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_fleet_arguments(fleet)
     fleet.set_defaults(func=cmd_fleet)
 
+    plans = sub.add_parser("plans", help="list the shipped plans (run one by its name)")
+    plans.set_defaults(func=cmd_plans)
+
     scop = sub.add_parser("scop", help="EN 14825 SCOP from a data-sheet file")
     scop.add_argument("sheet", metavar="SHEET.yaml")
     scop.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -152,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "plan", None):  # a bare name (`demo`) is a shipped plan; a path wins
+        args.plan = find_plan(args.plan)
     try:
         return args.func(args)
     except StationError as exc:
@@ -311,6 +331,12 @@ def cmd_keygen(args: argparse.Namespace) -> int:
         return _usage("keygen", f"{private}: {exc.strerror or exc}")
     print(f"private key {private} (keep it on the bench), public key {private}.pub")
     return 0
+
+
+def cmd_plans(args: argparse.Namespace) -> int:
+    from bench.plan.listing import plans_command
+
+    return plans_command(sys.stdout, sys.stderr)
 
 
 def cmd_scop(args: argparse.Namespace) -> int:

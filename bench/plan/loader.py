@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bench.plan.catalog import SHIPPED_PLANS
 from bench.plan.errors import PlanError, quoted
 from bench.plan.model import PlanFile
 from bench.plan.resolve import resolve_points
@@ -19,8 +20,6 @@ from bench.plan.source import Doc, field_name, kind, validation_problems
 from bench.plan.yamlpos import YamlProblem, load_yaml
 from bench.profiles import Profile, ProfileError, UnknownProfile, load_profile
 
-# Standard sets ship in the repository's test_plans/, next to the package in a checkout.
-SHIPPED_PLANS = Path(__file__).resolve().parents[2] / "test_plans"
 _FIELDS = "name, profile, standard, operator, unit, points"
 
 
