@@ -2,8 +2,8 @@
 
 Source: NIBE S2125-12 maximum heating capacity and electrical power against outdoor air and
 water outlet temperature, from the NIBE S2125 installer manual, digitised by the AixLib project
-(RWTH-EBC/AixLib, record TableData2D.EN14511.NIBE_S2125_12, 2025); copied unchanged into
-`instruments/sim/data/perfmap_nibe_s2125_12.json` from `shared/perfmap_nibe_s2125_12.json`.
+(RWTH-EBC/AixLib, record TableData2D.EN14511.NIBE_S2125_12, 2025), kept unchanged in
+`instruments/sim/data/perfmap_nibe_s2125_12.json` (provenance: docs/standards.md).
 
 Between grid points the map is interpolated bilinearly; outside it the outdoor temperature is
 clamped to the map's axis and the outlet temperature is extrapolated linearly from the nearest

@@ -105,7 +105,9 @@ def _line_of(text: str, start: str) -> int:
 
 def test_untagged_value_is_refused_at_its_line():
     text = _shipped_text().replace(
-        'limit = 0.2, source = "[U] STANDARDS.md', 'limit = 0.2, source = "STANDARDS.md', 1
+        'limit = 0.2, source = "[U] STANDARDS.md',
+        'limit = 0.2, source = "STANDARDS.md',
+        1,
     )
     with pytest.raises(ProfileError) as caught:
         parse_profile(text, "p.toml")
