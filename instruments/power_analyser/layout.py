@@ -55,8 +55,19 @@ class Layout:
     groups: tuple[tuple[int, ...], ...]  # elements of each Σ group
     elements: tuple[int, ...]  # every element measured
 
-    def items(self, *, sigma_quantities: Sequence[str] | None = None) -> list[Item]:
-        found = [Item(f"{q}{e}", unit, q, e) for e in self.elements for q, unit in PER_ELEMENT]
+    def items(
+        self,
+        *,
+        element_quantities: Sequence[str] | None = None,
+        sigma_quantities: Sequence[str] | None = None,
+    ) -> list[Item]:
+        """Every value, element by element, then each Σ group (None: all quantities)."""
+        found = [
+            Item(f"{q}{e}", unit, q, e)
+            for e in self.elements
+            for q, unit in PER_ELEMENT
+            if element_quantities is None or q in element_quantities
+        ]
         many = len(self.groups) > 1
         for g, _ in enumerate(self.groups):
             suffix = "_sigma" + ("ABC"[g] if many else "")
@@ -96,11 +107,16 @@ def plan(wiring: str, elements: Sequence[int], max_groups: int, model: str) -> L
 
 
 def checked_range(
-    value: float | None, allowed: Sequence[float], what: str, model: str
+    value: float | None, allowed: Sequence[float] | None, what: str, model: str
 ) -> float | None:
-    """A fixed range must be one the model has; None means auto range."""
+    """A fixed range must be one the model has (any positive one when `allowed` is None, where
+    the ranges depend on the sensor fitted); None means auto range."""
     if value is None:
         return None
+    if allowed is None:
+        if not value > 0:
+            raise ValueError(f"{model}: {what} range must be positive, not {value:g}")
+        return float(value)
     for r in allowed:
         if abs(r - value) <= 1e-9 * r:
             return r
