@@ -1,7 +1,7 @@
 """In-memory exchanges: a scripted link that pins the exact bytes a driver sends and reads.
 
-`Script([(request, reply), ...])` is handed to a driver as its `open_link`; every write must
-be the next expected request byte for byte, and every read gets the reply paired with the
+`Script([(request, reply), ...])` is given to a driver with `linked(driver, script)`; each write
+must be the next expected request byte for byte, and every read gets the reply paired with the
 last request (None: the request expects no reply). A reply may also be an exception instance
 (e.g. an InstrumentTimeout) to raise on that read.
 """
@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import TypeVar
 
 from instruments.base import InstrumentError
 
+T = TypeVar("T")
 Pair = tuple[bytes, bytes | InstrumentError | None]
 
 
@@ -117,3 +119,9 @@ class ModbusScript:
         finally:
             self._writers.discard(writer)
             writer.close()
+
+
+def linked(driver: T, script: Script) -> T:
+    """The driver with its session talking to `script` instead of VISA."""
+    driver.session.use_link(script)  # type: ignore[attr-defined]
+    return driver

@@ -18,7 +18,7 @@ from typing import ClassVar
 from instruments.base import Identity, InstrumentError, ProtocolError, Reading, WriteRefused
 from instruments.climate_chamber.humidity import checked_mode, dew_point_c, rh_from_dew_point
 from instruments.transport.scpi import ScpiInstrument, decode_number
-from instruments.transport.session import LineSession, LinkOpener
+from instruments.transport.session import LineSession
 
 SEP = "\xb6"
 GET_SETPOINT, GET_VALUE, SET_SETPOINT = 11002, 11004, 11001
@@ -48,11 +48,8 @@ class WeissSimserv(ScpiInstrument):
         pressure_pa: float = 101325.0,
         timeout_s: float = 2.0,
         visa_library: str = "@py",
-        open_link: LinkOpener | None = None,
     ) -> None:
-        super().__init__(
-            name, address, timeout_s=timeout_s, visa_library=visa_library, open_link=open_link
-        )
+        super().__init__(name, address, timeout_s=timeout_s, visa_library=visa_library)
         self.chamber = chamber
         self.humidity_by = checked_mode(humidity_by, "simserv")
         self.pressure_pa = pressure_pa

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from instruments.base import ProtocolError, Reading
 from instruments.transport.scpi import ScpiInstrument, decode_number
-from instruments.transport.session import LineSession, LinkOpener
+from instruments.transport.session import LineSession
 
 TC_TYPES = frozenset("BEJKNRST")
 LOOP_MA = (3.8, 20.5)
@@ -111,11 +111,8 @@ class KeysightDAQ970A(ScpiInstrument):
         channels: Mapping[str, Mapping[str, Any]],
         timeout_s: float = 5.0,
         visa_library: str = "@py",
-        open_link: LinkOpener | None = None,
     ) -> None:
-        super().__init__(
-            name, address, timeout_s=timeout_s, visa_library=visa_library, open_link=open_link
-        )
+        super().__init__(name, address, timeout_s=timeout_s, visa_library=visa_library)
         self.sensors = parse_sensors(self.model, channels)
         self._by_channel = {s.channel: s for s in self.sensors}
 

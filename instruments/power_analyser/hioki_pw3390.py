@@ -21,7 +21,7 @@ from typing import ClassVar
 from instruments.base import Reading, WriteRefused
 from instruments.power_analyser.layout import WIRING_ELEMENTS, Item, checked_range, plan
 from instruments.transport.scpi import EventStatus, ScpiInstrument
-from instruments.transport.session import LineSession, LinkOpener
+from instruments.transport.session import LineSession
 
 VOLTAGE_RANGES = (15.0, 30.0, 60.0, 150.0, 300.0, 600.0, 1500.0)
 _TOKENS = {"U": "U", "I": "I", "P": "P", "S": "S", "Q": "Q", "PF": "PF", "F": "FREQ", "WH": "WP"}
@@ -45,11 +45,8 @@ class HiokiPW3390(ScpiInstrument):
         current_range: float | None = None,
         timeout_s: float = 2.0,
         visa_library: str = "@py",
-        open_link: LinkOpener | None = None,
     ) -> None:
-        super().__init__(
-            name, address, timeout_s=timeout_s, visa_library=visa_library, open_link=open_link
-        )
+        super().__init__(name, address, timeout_s=timeout_s, visa_library=visa_library)
         # only the channels the wiring uses are measured (1P2W: channel 1)
         wired = plan(wiring, (1, 2, 3, 4), 2, "PW3390")
         used = sum(WIRING_ELEMENTS[c] for c in wired.systems)

@@ -23,7 +23,7 @@ from typing import ClassVar
 from instruments.base import Reading, WriteRefused
 from instruments.power_analyser.layout import Item, checked_range, plan
 from instruments.transport.scpi import ErrorQueue, ScpiInstrument
-from instruments.transport.session import LineSession, LinkOpener
+from instruments.transport.session import LineSession
 
 _WT300E_FUNCTIONS = {
     "U": "U", "I": "I", "P": "P", "S": "S", "Q": "Q", "PF": "LAMB", "F": "FU", "WH": "WH",
@@ -90,11 +90,8 @@ class YokogawaWT(ScpiInstrument):
         current_range: float | None = None,
         timeout_s: float = 2.0,
         visa_library: str = "@py",
-        open_link: LinkOpener | None = None,
     ) -> None:
-        super().__init__(
-            name, address, timeout_s=timeout_s, visa_library=visa_library, open_link=open_link
-        )
+        super().__init__(name, address, timeout_s=timeout_s, visa_library=visa_library)
         spec = self.spec
         fitted = spec.elements if elements is None else spec.elements[:elements]
         if not fitted or (elements is not None and elements > len(spec.elements)):

@@ -18,7 +18,7 @@ from typing import ClassVar
 from instruments.base import Reading, WriteRefused
 from instruments.power_analyser.layout import checked_range, plan
 from instruments.transport.scpi import EventStatus, ScpiInstrument
-from instruments.transport.session import LineSession, LinkOpener
+from instruments.transport.session import LineSession
 
 _TOKENS = {
     "U": "utrms", "I": "itrms", "P": "p", "S": "s", "Q": "q", "PF": "pf", "F": "fcyc",
@@ -43,11 +43,8 @@ class ZesLMG670(ScpiInstrument):
         current_range: float | None = None,
         timeout_s: float = 2.0,
         visa_library: str = "@py",
-        open_link: LinkOpener | None = None,
     ) -> None:
-        super().__init__(
-            name, address, timeout_s=timeout_s, visa_library=visa_library, open_link=open_link
-        )
+        super().__init__(name, address, timeout_s=timeout_s, visa_library=visa_library)
         if not 1 <= channels <= 7:
             raise ValueError("LMG670: channels must be 1..7")
         layout = plan(",".join(["1P2W"] * channels), tuple(range(1, channels + 1)), 0, "LMG670")

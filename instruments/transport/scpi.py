@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from instruments.base import Identity, ProtocolError, Reading, WriteRefused
-from instruments.transport.session import LineSession, LinkOpener
+from instruments.transport.session import LineSession
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 SENTINEL = 9.9e37  # |x| at or above: a sentinel on WT, Keysight and most SCPI meters (§1.2, §1.6)
@@ -89,7 +89,6 @@ class ScpiInstrument:
         *,
         timeout_s: float = 2.0,
         visa_library: str = "@py",
-        open_link: LinkOpener | None = None,
     ) -> None:
         self.name = name
         self.address = address
@@ -102,7 +101,6 @@ class ScpiInstrument:
             encoding=self.encoding,
             timeout_s=timeout_s,
             visa_library=visa_library,
-            open_link=open_link,
         )
 
     # -- the declaration -------------------------------------------------------------------

@@ -40,7 +40,6 @@ class LineSession:
         encoding: str = "ascii",
         timeout_s: float = 2.0,
         visa_library: str = "@py",
-        open_link: LinkOpener | None = None,
     ) -> None:
         self.name = name
         self.address = address
@@ -49,15 +48,13 @@ class LineSession:
         self.encoding = encoding
         self.timeout_s = timeout_s
         self._setup = setup
-        self._open_link = open_link or (
-            lambda: VisaLink(
-                address,
-                read_termination=read_termination,
-                write_termination=write_termination,
-                timeout_s=timeout_s,
-                visa_library=visa_library,
-                error=self.error,
-            )
+        self._open_link: LinkOpener = lambda: VisaLink(
+            address,
+            read_termination=read_termination,
+            write_termination=write_termination,
+            timeout_s=timeout_s,
+            visa_library=visa_library,
+            error=self.error,
         )
         self._link: Link | None = None
         self._wanted = False
@@ -65,6 +62,10 @@ class LineSession:
         # a cancelled caller releases the asyncio lock while its thread still talks; this keeps
         # the next thread off the link until that one is done
         self._thread_lock = threading.Lock()
+
+    def use_link(self, open_link: LinkOpener) -> None:
+        """Open another kind of link instead of VISA (the in-memory exchange tests do)."""
+        self._open_link = open_link
 
     # -- lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:

@@ -10,7 +10,7 @@ from instruments.climate_chamber.weiss_simserv import WeissSimserv
 from instruments.sim.line_server import LineServer
 from instruments.sim.model import BenchModel
 from instruments.sim.weiss_simserv import SimservSim
-from tests.exchange import Script
+from tests.exchange import Script, linked
 
 SETUP = [(b"99997\xb61\r", b"1\xb6ClimeEvent C/340/40/3\r\n")]
 READ = [
@@ -23,7 +23,7 @@ READ = [
 
 
 def chamber(script: Script, **kw: object) -> WeissSimserv:
-    return WeissSimserv("air", "TCPIP::x::2049::SOCKET", open_link=script, **kw)
+    return linked(WeissSimserv("air", "TCPIP::x::2049::SOCKET", **kw), script)
 
 
 async def test_read_and_set_exact_bytes() -> None:

@@ -9,7 +9,7 @@ from instruments.data_logger.keysight_daq import Keysight34970A, KeysightDAQ970A
 from instruments.sim.keysight_daq import DaqSim
 from instruments.sim.line_server import LineServer
 from instruments.sim.model import BenchModel
-from tests.exchange import Script
+from tests.exchange import Script, linked
 
 CHANNELS = {
     "water_in": {"channel": 101, "sensor": "frtd"},
@@ -33,7 +33,7 @@ SETUP = [
 
 
 def daq(script: Script) -> KeysightDAQ970A:
-    return KeysightDAQ970A("daq", "TCPIP::x::5025::SOCKET", channels=CHANNELS, open_link=script)
+    return linked(KeysightDAQ970A("daq", "TCPIP::x::5025::SOCKET", channels=CHANNELS), script)
 
 
 async def test_setup_and_scan_exact_bytes_and_4_20ma_scaling() -> None:

@@ -9,7 +9,7 @@ from instruments.power_analyser.hioki_pw3390 import HiokiPW3390
 from instruments.sim.hioki_pw3390 import HiokiSim
 from instruments.sim.line_server import LineServer
 from instruments.sim.model import BenchModel
-from tests.exchange import Script
+from tests.exchange import Script, linked
 
 SETUP = [
     (b"*CLS\r\n", None),
@@ -23,7 +23,7 @@ RANGES = b":VOLTage1:RANGe?;:CURRent1:RANGe?\r\n"
 
 
 def pw(script: Script) -> HiokiPW3390:
-    return HiokiPW3390("pa", "TCPIP::x::3390::SOCKET", voltage_range=300, open_link=script)
+    return linked(HiokiPW3390("pa", "TCPIP::x::3390::SOCKET", voltage_range=300), script)
 
 
 async def test_setup_and_read_exact_bytes_with_sentinels() -> None:

@@ -14,7 +14,7 @@ from instruments.power_analyser.yokogawa_wt import (
 from instruments.sim.line_server import LineServer
 from instruments.sim.model import BenchModel
 from instruments.sim.yokogawa_wt import WtSim
-from tests.exchange import Script
+from tests.exchange import Script, linked
 
 OK = b'0,"No error"\n'
 
@@ -45,8 +45,8 @@ SETUP_333E_3P4W = [
 
 
 def wt333e(script: Script) -> YokogawaWT333E:
-    return YokogawaWT333E(
-        "pa", "TCPIP::x::1::SOCKET", wiring="3P4W", voltage_range=300, open_link=script
+    return linked(
+        YokogawaWT333E("pa", "TCPIP::x::1::SOCKET", wiring="3P4W", voltage_range=300), script
     )
 
 

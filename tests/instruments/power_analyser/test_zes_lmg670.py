@@ -9,7 +9,7 @@ from instruments.power_analyser.zes_lmg670 import ZesLMG670
 from instruments.sim.line_server import LineServer
 from instruments.sim.model import BenchModel
 from instruments.sim.zes_lmg670 import LmgSim
-from tests.exchange import Script
+from tests.exchange import Script, linked
 
 SETUP = [
     (b"*cls\n", None),
@@ -21,8 +21,8 @@ QUERY = b"utrms1?;itrms1?;p1?;s1?;q1?;pf1?;fcyc1?;urng1?;irng1?\n"
 
 
 def lmg(script: Script) -> ZesLMG670:
-    return ZesLMG670(
-        "pa", "TCPIP::x::5025::SOCKET", voltage_range=400, current_range=10, open_link=script
+    return linked(
+        ZesLMG670("pa", "TCPIP::x::5025::SOCKET", voltage_range=400, current_range=10), script
     )
 
 
