@@ -10,22 +10,27 @@ from __future__ import annotations
 
 import math
 
-from CoolProp.CoolProp import HAPropsSI
-
 from instruments.base import Quality, Reading
 
 _K = 273.15
 MODES = ("rh", "dew_point")
 
 
+def _haprops(*args: object) -> float:
+    # imported on first use: CoolProp takes seconds to load, and only dew-point rooms need it
+    from CoolProp.CoolProp import HAPropsSI
+
+    return float(HAPropsSI(*args))
+
+
 def dew_point_c(t_c: float, rh_pct: float, pressure_pa: float = 101325.0) -> float:
-    return HAPropsSI("D", "T", t_c + _K, "R", rh_pct / 100.0, "P", pressure_pa) - _K
+    return _haprops("D", "T", t_c + _K, "R", rh_pct / 100.0, "P", pressure_pa) - _K
 
 
 def rh_pct(t_c: float, dew_point: float, pressure_pa: float = 101325.0) -> float:
     if dew_point >= t_c:
         return 100.0
-    return 100.0 * HAPropsSI("R", "T", t_c + _K, "D", dew_point + _K, "P", pressure_pa)
+    return 100.0 * _haprops("R", "T", t_c + _K, "D", dew_point + _K, "P", pressure_pa)
 
 
 def checked_mode(mode: str, model: str) -> str:
