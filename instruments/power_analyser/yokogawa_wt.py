@@ -8,9 +8,12 @@ and ranges. They share the numeric-item command group of the WT family (docs/pro
 `current_range`) or auto, and are read back on every read (URANge / IRANge items) so each
 point records the range it was measured on.
 
-Choices where the manuals were not at hand (check against IM WT310E-17EN / IM WT1801-17EN):
-wiring systems lie on consecutive elements; range, wiring and integration commands are the
-short forms shared with the WT310 (`:INP:VOLT:RANG`, `:INP:WIR`, `:INTEG:STAR`).
+Wiring units are adjacent elements, assigned ΣA, ΣB, ΣC in ascending order (WT1800 user's
+manual IM WT1801-01EN, "Wiring System Settings"; the WT333E's 3P4W / 3V3A use elements 1-3,
+IM WT310E-02EN §2.11). Not checked against the communication manuals (IM WT310E-17EN /
+IM WT1801-17EN): the range, wiring and integration commands are the short forms shared with
+the WT310 (`:INP:VOLT:RANG`, `:INP:WIR`, `:INTEG:STAR`), and which two elements the WT332E /
+WT333E use for 3P3W (taken here as the first two).
 """
 
 from __future__ import annotations
