@@ -5,7 +5,7 @@ bench's water inlet / outlet Pt100s on 101 / 102, the chamber air on a thermocou
 and two 4-20 mA transmitters: air humidity (0-100 %RH) on 121 and water flow (0-5 m³/h) on
 122. A channel configured as something its wiring cannot give, or current on a channel other
 than 21/22, queues `-221,"Settings conflict"`; an unknown header `-113,"Undefined header"`.
-The OVER_RANGE fault (role `data_logger`) makes every reading the overload value +9.9E+37.
+A channel in `overloaded` (an open sensor, say) reads the overload value +9.9E+37.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from instruments.sim.line_server import over_range
 from instruments.sim.model import BenchModel
 
 Source = Callable[[BenchModel], float]
@@ -53,6 +52,7 @@ class DaqSim:
     scan: list[int] = field(default_factory=list)
     with_channel: bool = False
     errors: list[str] = field(default_factory=list)
+    overloaded: set[int] = field(default_factory=set)
 
     def handle(self, line: str) -> str | None:
         text = line.strip()
@@ -96,9 +96,7 @@ class DaqSim:
             self.model.advance()
             out = []
             for ch in self.scan:
-                value = (
-                    9.9e37 if over_range(self.model, "data_logger") else WIRING[ch][1](self.model)
-                )
+                value = 9.9e37 if ch in self.overloaded else WIRING[ch][1](self.model)
                 out.append(f"{value:+.9E}")
                 if self.with_channel:
                     out.append(str(ch))

@@ -4,7 +4,8 @@ Requests end with CR, replies with CR LF; fields are separated by 0xB6. Control 
 the chamber temperature, 2 the humidity: %RH, or the dew point when `dew_point=True` (a room
 configured that way). Manual mode on/off (14001) sets the bench model's chamber CONSTANT or
 STANDBY. Unknown command numbers answer -5, a wrong argument count or index -6, a set point
-outside the chamber's limits -6 too (the controller refuses it).
+outside the chamber's limits -6 too (the controller refuses it). With `unreadable` set, reads of
+actual values answer -8 ("data could not be read").
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from instruments.climate_chamber.humidity import dew_point_c, rh_pct
-from instruments.sim.line_server import over_range
 from instruments.sim.model import BenchModel
 
 SEP = "\xb6"
@@ -23,6 +23,7 @@ class SimservSim:
     model: BenchModel
     dew_point: bool = False
     info: str = "S!MPAC simserv (simulated)"
+    unreadable: bool = False
 
     def handle(self, line: str) -> str | None:
         fields = line.strip("\r\n").split(SEP)
@@ -51,7 +52,7 @@ class SimservSim:
                 return self._set(variable, args[1:])
             if len(args) != 1:
                 return "-6"
-            if command == 11004 and over_range(self.model, "climate_chamber"):
+            if command == 11004 and self.unreadable:
                 return "-8"
             return f"1{SEP}{self._value(variable, command == 11002):.2f}"
         return "-5"

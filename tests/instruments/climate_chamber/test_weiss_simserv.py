@@ -108,3 +108,17 @@ async def test_through_pyvisa_against_the_simulator(manual_clock, humidity_by) -
     finally:
         await c.close()
         await server.stop()
+
+
+async def test_unreadable_values_are_a_protocol_error_through_the_simulator(manual_clock) -> None:
+    sim = SimservSim(BenchModel(manual_clock), unreadable=True)
+    server = LineServer(sim, request_end=b"\r", reply_end=b"\r\n", encoding="latin-1")
+    port = await server.start()
+    c = WeissSimserv("air", f"TCPIP::127.0.0.1::{port}::SOCKET")
+    try:
+        await c.connect()
+        with pytest.raises(ProtocolError, match="could not be read"):
+            await c.read()
+    finally:
+        await c.close()
+        await server.stop()

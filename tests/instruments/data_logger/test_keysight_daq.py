@@ -131,3 +131,18 @@ async def test_simulator_serves_a_2wire_rtd_and_the_flow_transmitter(manual_cloc
     finally:
         await d.close()
         await server.stop()
+
+
+async def test_an_open_sensor_reads_overload_through_the_simulator(manual_clock) -> None:
+    sim = DaqSim(BenchModel(manual_clock), overloaded={102})
+    server = LineServer(sim)
+    port = await server.start()
+    d = KeysightDAQ970A("daq", f"TCPIP::127.0.0.1::{port}::SOCKET", channels=CHANNELS)
+    try:
+        await d.connect()
+        r = await d.read()
+        assert r["water_out"].quality is Quality.INVALID and "over-range" in r["water_out"].detail
+        assert r["water_in"].quality is Quality.OK
+    finally:
+        await d.close()
+        await server.stop()

@@ -188,3 +188,25 @@ async def test_through_pyvisa_against_the_simulator(manual_clock, cls, model, wi
     finally:
         await pa.close()
         await server.stop()
+
+
+async def test_over_range_fault_reads_invalid_through_the_simulator(manual_clock) -> None:
+    from instruments.power_analyser.yokogawa_wt import WT_MODELS
+    from instruments.sim.faults import FaultInjector, FaultKind
+
+    faults = FaultInjector(manual_clock)
+    bench = BenchModel(manual_clock, faults=faults)
+    server = LineServer(WtSim(bench, WT_MODELS["WT333E"]))
+    port = await server.start()
+    pa = YokogawaWT333E("pa", f"TCPIP::127.0.0.1::{port}::SOCKET", wiring="3P4W")
+    try:
+        await pa.connect()
+        faults.inject("power_analyser", FaultKind.OVER_RANGE)
+        r = await pa.read()
+        assert r["P_sigma"].quality is Quality.INVALID and "over-range" in r["P_sigma"].detail
+        assert r["Urange1"].quality is Quality.OK  # the range in use is still known
+        faults.clear()
+        assert (await pa.read())["P_sigma"].quality is Quality.OK
+    finally:
+        await pa.close()
+        await server.stop()
