@@ -27,3 +27,11 @@ def test_station_examples_build_their_drivers() -> None:
             assert inst.channels(), name
             built += 1
     assert built == 8
+
+
+def test_register_map_doc_has_the_new_vendor_maps() -> None:
+    from instruments.modbus.regmap import load_map, render_markdown
+
+    doc = (DOC.parent / "register_maps.md").read_text(encoding="utf-8")
+    for name in ("nibe_s_series", "daikin_altherma_ekrhh", "watlow_f4t", "kamstrup_multical"):
+        assert render_markdown(load_map(name)) in doc, f"paste render_markdown({name!r})"
