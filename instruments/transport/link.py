@@ -56,6 +56,7 @@ class VisaLink:
         self.address = address
         self.timeout_s = timeout_s
         self._error = error
+        self._end = read_termination.encode("latin-1")
         try:
             # pyvisa would open a malformed name as a bare Resource and then complain about
             # read_termination; say what is really wrong
@@ -105,7 +106,12 @@ class VisaLink:
         self._visa("write", lambda inst: inst.write_raw(data))
 
     def read(self) -> bytes:
-        return self._visa("read", lambda inst: inst.read_raw())
+        data = self._visa("read", lambda inst: inst.read_raw())
+        if self._socket() is None and not data.endswith(self._end):
+            # USB-TMC, GPIB and VXI-11 may end a message with END alone (docs/protocols.md
+            # §1.1: <PMT> is LF, ^END or both): that is a complete reply, not a truncated one
+            data += self._end
+        return data
 
     def discard_input(self) -> None:
         sock = self._socket()
