@@ -146,3 +146,12 @@ async def test_an_open_sensor_reads_overload_through_the_simulator(manual_clock)
     finally:
         await d.close()
         await server.stop()
+
+
+async def test_34970a_same_bytes_and_its_identity() -> None:
+    script = Script([*SETUP, (b"*IDN?\n", b"HEWLETT-PACKARD,34970A,0,13-2-2\n")])
+    d = linked(Keysight34970A("daq", "ASRL1::INSTR", channels=CHANNELS), script)
+    await d.connect()
+    ident = await d.identify()
+    assert (ident.make, ident.model, ident.firmware) == ("HEWLETT-PACKARD", "34970A", "13-2-2")
+    assert script.done()

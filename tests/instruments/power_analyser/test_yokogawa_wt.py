@@ -210,3 +210,28 @@ async def test_over_range_fault_reads_invalid_through_the_simulator(manual_clock
     finally:
         await pa.close()
         await server.stop()
+
+
+async def test_wt332e_single_phase_three_wire_exact_setup() -> None:
+    per_element = ("U", "I", "P", "S", "Q", "LAMB", "FU", "WH", "URAN", "IRAN")
+    items = [(f, str(e)) for e in (1, 2) for f in per_element]
+    items += [(f, "SIGMA") for f in ("U", "I", "P", "S", "Q", "LAMB", "WH")]
+    setup = [
+        (b"\n*CLS\n", None),
+        (b":SYST:COMM:COMM WT300\n", None),
+        (b":COMM:REM ON\n", None),
+        (b":COMM:HEAD OFF\n", None),
+        (b":NUM:FORM ASCII\n", None),
+        (b":INP:WIR P1W3\n", None),
+        (b":INP:VOLT:AUTO ON\n", None),
+        (b":INP:CURR:RANG 5\n", None),
+        (b":NUM:NORM:NUM 27\n", None),
+        *[(f":NUM:NORM:ITEM{n} {f},{e}\n".encode(), None) for n, (f, e) in enumerate(items, 1)],
+        (b":STAT:ERR?\n", OK),
+        (b"*IDN?\n", b"YOKOGAWA,WT332E,C2WT0002,F1.02\n"),
+    ]
+    script = Script(setup)
+    pa = linked(YokogawaWT332E("pa", "x", wiring="1P3W", current_range=5), script)
+    await pa.connect()
+    assert (await pa.identify()).model == "WT332E"
+    assert script.done()
