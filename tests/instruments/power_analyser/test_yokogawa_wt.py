@@ -235,3 +235,19 @@ async def test_wt332e_single_phase_three_wire_exact_setup() -> None:
     await pa.connect()
     assert (await pa.identify()).model == "WT332E"
     assert script.done()
+
+
+async def test_a_fixed_range_too_small_reads_over_range_and_records_the_range(manual_clock) -> None:
+    from instruments.power_analyser.yokogawa_wt import WT_MODELS
+
+    server = LineServer(WtSim(BenchModel(manual_clock), WT_MODELS["WT333E"]))
+    port = await server.start()
+    pa = YokogawaWT333E("pa", f"TCPIP::127.0.0.1::{port}::SOCKET", voltage_range=15)
+    try:
+        await pa.connect()
+        r = await pa.read()
+        assert r["U1"].quality is Quality.INVALID and "over-range" in r["U1"].detail
+        assert r["Urange1"].value == 15.0  # the point records the range it was measured on
+    finally:
+        await pa.close()
+        await server.stop()
