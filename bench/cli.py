@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--speed", type=_speed, default=1.0, help="simulator speed (--sim only)")
     probe.add_argument("--period", type=_positive, default=1.0, help="refresh period, seconds")
     probe.add_argument("--duration", type=_positive, help="stop after this many seconds")
+    probe.add_argument(
+        "--driver", metavar="NAME", help="with --sim: that one device's simulator and driver"
+    )
     probe.set_defaults(func=cmd_probe)
 
     run = sub.add_parser("run", help="run a test plan (headless)")
@@ -238,6 +241,8 @@ def cmd_probe(args: argparse.Namespace) -> int:
         return _usage("probe", "give --station FILE, or --sim for the simulated bench")
     if args.speed != 1.0 and not args.sim:
         return _usage("probe", "--speed needs --sim (real hardware runs in real time)")
+    if args.driver:
+        return _probe_driver(args)
     station = load_station(args.station or sim_station_path())
     clock: Clock = make_clock(args.speed)
     library_logs_to_stderr("hpbench probe")
@@ -262,6 +267,22 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
     with SimBenchThread(clock) as endpoints:
         return probe_with(endpoints.as_dict())
+
+
+def _probe_driver(args: argparse.Namespace) -> int:
+    from bench.probe import run_driver_probe
+    from instruments.sim.catalog import CATALOG
+
+    if not args.sim or args.station:
+        return _usage("probe", "--driver needs --sim (and no --station)")
+    if args.driver not in CATALOG:
+        return _usage("probe", f"--driver: one of {', '.join(CATALOG)}")
+    clock: Clock = make_clock(args.speed)
+    return _run(
+        lambda stop: run_driver_probe(
+            args.driver, clock, Console(), period_s=args.period, duration_s=args.duration, stop=stop
+        )
+    )
 
 
 def cmd_tui(args: argparse.Namespace) -> int:

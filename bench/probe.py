@@ -142,3 +142,27 @@ async def _tick(
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), wait)
     return stop.is_set() or (deadline is not None and loop.time() >= deadline)
+
+
+async def run_driver_probe(
+    driver: str,
+    clock: Clock,
+    console: Console,
+    *,
+    period_s: float = 1.0,
+    duration_s: float | None = None,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """`probe --sim --driver NAME`: that device's simulator alone, every channel shown."""
+    from instruments import registry
+    from instruments.sim.catalog import start_simulator
+    from instruments.sim.model import BenchModel
+
+    address, options, stop_sim = await start_simulator(driver, BenchModel(clock))
+    try:
+        inst = registry.create(driver, driver, address, **options)
+        return await run_probe(
+            {driver: inst}, clock, console, period_s=period_s, duration_s=duration_s, stop=stop
+        )
+    finally:
+        await stop_sim()

@@ -46,6 +46,72 @@ DRIVERS: dict[str, DriverInfo] = {
         "instruments.hydraulic_module.modbus_hydraulic:ModbusHydraulicModule",
         "tcp://192.168.0.23:502",
     ),
+    # issue 16: the instruments real labs own (docs/instruments.md)
+    "yokogawa_wt332e": DriverInfo(
+        "power_analyser",
+        "instruments.power_analyser.yokogawa_wt:YokogawaWT332E",
+        "TCPIP::192.168.0.20::INSTR",
+    ),
+    "yokogawa_wt333e": DriverInfo(
+        "power_analyser",
+        "instruments.power_analyser.yokogawa_wt:YokogawaWT333E",
+        "TCPIP::192.168.0.20::INSTR",
+    ),
+    "yokogawa_wt1800e": DriverInfo(
+        "power_analyser",
+        "instruments.power_analyser.yokogawa_wt:YokogawaWT1800E",
+        "TCPIP::192.168.0.20::INSTR",
+    ),
+    "yokogawa_wt5000": DriverInfo(
+        "power_analyser",
+        "instruments.power_analyser.yokogawa_wt:YokogawaWT5000",
+        "TCPIP::192.168.0.20::INSTR",
+    ),
+    "hioki_pw3390": DriverInfo(
+        "power_analyser",
+        "instruments.power_analyser.hioki_pw3390:HiokiPW3390",
+        "TCPIP::192.168.0.24::3390::SOCKET",
+    ),
+    "zes_lmg670": DriverInfo(
+        "power_analyser",
+        "instruments.power_analyser.zes_lmg670:ZesLMG670",
+        "TCPIP::192.168.0.25::5025::SOCKET",
+    ),
+    "keysight_daq970a": DriverInfo(
+        "data_logger",
+        "instruments.data_logger.keysight_daq:KeysightDAQ970A",
+        "TCPIP::192.168.0.26::5025::SOCKET",
+    ),
+    "keysight_34970a": DriverInfo(
+        "data_logger",
+        "instruments.data_logger.keysight_daq:Keysight34970A",
+        "ASRL/dev/ttyUSB1::INSTR",
+    ),
+    "watlow_f4t": DriverInfo(
+        "climate_chamber",
+        "instruments.climate_chamber.watlow_f4t:WatlowF4T",
+        "tcp://192.168.0.21:502",
+    ),
+    "weiss_simserv": DriverInfo(
+        "climate_chamber",
+        "instruments.climate_chamber.weiss_simserv:WeissSimserv",
+        "TCPIP::192.168.0.21::2049::SOCKET",
+    ),
+    "nibe_s_series": DriverInfo(
+        "heat_pump",
+        "instruments.heat_pump.vendor_maps:NibeSSeries",
+        "tcp://192.168.0.22:502",
+    ),
+    "daikin_altherma": DriverInfo(
+        "heat_pump",
+        "instruments.heat_pump.vendor_maps:DaikinAltherma",
+        "tcp://192.168.0.22:502",
+    ),
+    "kamstrup_multical": DriverInfo(
+        "heat_meter",
+        "instruments.heat_meter.kamstrup_multical:KamstrupMultical",
+        "tcp://192.168.0.27:502",
+    ),
 }
 
 

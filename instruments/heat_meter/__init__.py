@@ -1,0 +1,1 @@
+"""Heat meters: an independent capacity cross-check on the water circuit."""

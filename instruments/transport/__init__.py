@@ -1,0 +1,1 @@
+"""Shared transports: one line-oriented session (VISA or in-memory) that new drivers declare on."""
