@@ -18,6 +18,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bench.export import atomic
+from bench.lab.commands import add_lab_parser
 from bench.station import StationError, build_instruments, load_station, sim_station_path
 from bench.telemetry.commands import add_fleet_arguments, add_mqtt_argument, cmd_fleet
 from instruments.clock import Clock, make_clock
@@ -142,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     fleet = sub.add_parser("fleet", help="watch every bench on an MQTT broker")
     add_fleet_arguments(fleet)
     fleet.set_defaults(func=cmd_fleet)
+
+    add_lab_parser(sub)
 
     scop = sub.add_parser("scop", help="EN 14825 SCOP from a data-sheet file")
     scop.add_argument("sheet", metavar="SHEET.yaml")
