@@ -83,7 +83,7 @@ def outbox_of(results: Path) -> Path:
 
 
 def save(outbox: Path, entry: Entry) -> None:
-    outbox.mkdir(parents=True, exist_ok=True)
+    outbox.mkdir(exist_ok=True)  # in an existing results dir: a vanished one is an error
     atomic.write_text(outbox / f"{entry.name}.json", json.dumps(dataclasses.asdict(entry)))
 
 
