@@ -54,7 +54,7 @@ def sync_run(
     if existing is not None:
         return existing
     station_id, unit_id, instrument_ids = _dimensions(conn, result)
-    _partitions(conn, run.get("first_frame"), run.get("last_frame"))
+    ensure_partitions(conn, run.get("first_frame"), run.get("last_frame"))
     with conn.transaction():
         row = conn.execute(
             "INSERT INTO runs (run_id, directory, station_id, unit_id, plan_name, plan_sha256,"
@@ -177,7 +177,7 @@ def _dimensions(conn: psycopg.Connection, result: dict[str, Any]) -> tuple[int, 
     return station, unit_id, instruments
 
 
-def _partitions(conn: psycopg.Connection, first: str | None, last: str | None) -> None:
+def ensure_partitions(conn: psycopg.Connection, first: str | None, last: str | None) -> None:
     """Native partitioning: one partition per calendar month (UTC) the run's frames touch."""
     if first is None or last is None or frames_partitioning(conn) != "native":
         return
