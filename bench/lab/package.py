@@ -122,7 +122,15 @@ def copy_text(run: int, rows: list[FrameRow], channels: int) -> bytes:
     for seq, t, value, quality, detail in rows:
         numbers = ",".join(map(repr, values.unpack(value)))  # nan, inf: PostgreSQL reads them
         codes = ",".join(map(str, quality))
-        extra = "\\N" if detail is None else detail.replace("\\", "\\\\")
+        extra = "\\N" if detail is None else copy_escape(detail)
         when = stamp(t, utc).isoformat()
         lines.append(f"{run}\t{seq}\t{when}\t{{{numbers}}}\t{{{codes}}}\t{extra}\n")
     return "".join(lines).encode()
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_escape(text: str) -> str:
+    """A text field for COPY's text format: backslash, tab, newline and CR escaped."""
+    return text.translate(_COPY_ESCAPES)

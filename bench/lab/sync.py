@@ -16,9 +16,10 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Jsonb
 
-from bench.lab.package import Package, copy_text
+from bench.lab.package import Package, copy_escape, copy_text
 from bench.lab.schema import MIGRATION_LOCK, frames_partitioning
 
 BATCH_FRAMES = 5000  # rows per COPY write: ~2 MB of text at 40 channels
@@ -278,12 +279,25 @@ def _points(conn: psycopg.Connection, run: int, result: dict[str, Any]) -> None:
 
 
 def _events(conn: psycopg.Connection, run: int, package: Package) -> None:
+    lines = [
+        "\t".join(
+            (
+                str(run),
+                str(event_id),
+                dt.datetime.fromtimestamp(t, dt.UTC).isoformat(),
+                "\\N" if seq is None else str(seq),
+                copy_escape(kind),
+                copy_escape(message),
+                "\\N" if data is None else copy_escape(data),
+            )
+        )
+        + "\n"
+        for event_id, t, seq, kind, message, data in package.events()
+    ]
     with conn.cursor().copy(
         "COPY events (run, id, t, seq, kind, message, data) FROM STDIN"
     ) as copy:
-        for event_id, t, seq, kind, message, data in package.events():
-            when = dt.datetime.fromtimestamp(t, dt.UTC)
-            copy.write_row((run, event_id, when, seq, kind, message, data))
+        copy.write("".join(lines).encode())
 
 
 def _frames(
@@ -293,11 +307,14 @@ def _frames(
     batch: int,
     on_batch: Callable[[int], None] | None,
 ) -> int:
-    """Every frame with COPY, `batch` rows per write; returns the rows the server took."""
+    """Every frame with COPY, `batch` rows per write; returns the rows the server took.
+
+    A queued writer sends from its own thread, so reading and formatting the next batch
+    overlaps the server parsing this one (text COPY is bound by the server's parsing)."""
     width = len(package.channels)
     copied = 0
     cur = conn.cursor()
-    with cur.copy(COPY_FRAMES) as copy:
+    with cur.copy(COPY_FRAMES, writer=QueuedLibpqWriter(cur)) as copy:
         for rows in package.frame_batches(batch):
             copy.write(copy_text(run, rows, width))
             copied += len(rows)

@@ -152,3 +152,23 @@ def test_sync_needs_a_schema_and_a_reachable_database(pg, run_copy):
     done = hpbench("lab", "sync", str(run_dir), "--db", "postgresql://u@127.0.0.1:9/x")
     assert done.returncode == 2 and "cannot connect" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_events_with_tabs_newlines_and_backslashes_arrive_as_written(lab_url, run_copy):
+    run_dir = run_copy("bench-b")
+    nasty = "operator note:\tflow\\meter\r\nchecked \\N twice"
+    data = json.dumps({"path": "C:\\bench\\x", "text": "a\tb\nc"})
+    conn = sqlite3.connect(run_dir / "run.sqlite")
+    with conn:
+        conn.execute(
+            "INSERT INTO events (t, seq, kind, message, data) VALUES (1.8e9, 3, 'note', ?, ?)",
+            (nasty, data),
+        )
+    conn.close()
+    assert hpbench("report", str(run_dir)).returncode == 0
+    assert hpbench("lab", "sync", str(run_dir), "--db", lab_url).returncode == 0
+    want = store_rows(run_dir, "SELECT id, seq, kind, message, data FROM events ORDER BY id")
+    with psycopg.connect(lab_url) as db:
+        got = db.execute("SELECT id, seq, kind, message, data FROM events ORDER BY id").fetchall()
+    assert [(i, s, k, m, None if d is None else json.loads(d)) for i, s, k, m, d in want] == got
+    assert got[-1][3] == nasty
