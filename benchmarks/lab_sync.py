@@ -9,7 +9,7 @@ PostgreSQL cluster (tests/pgcluster.py, fsync on) gets a fresh database per roun
 (1) `sync_package` as built: verify the package, dimensions, run row, points, events, and every
     frame read from run.sqlite, formatted and COPYed in batches, one transaction; the wall
     time of the whole sync is the overnight figure, frames / that time the rate.
-(2) Baseline: a raw COPY of the same rows (read and formatted beforehand, in memory) into the
+(2) Baseline: a raw COPY of the same rows (read and packed beforehand, in memory) into the
     same frames table, one transaction.
 
 Target: (1) >= 0.7 x (2). The two alternate in order from round to round; medians are given,
@@ -19,6 +19,7 @@ with the process CPU time per frame (on a busy machine the wall ratio moves, CPU
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.lab.package import Package, copy_text, open_package
+from bench.lab.package import COPY_HEADER, COPY_TRAILER, BinaryFrames, Package, open_package
 from bench.lab.schema import migrate
 from bench.lab.sync import BATCH_FRAMES, COPY_FRAMES, ensure_partitions, sync_package
 from tests.pgcluster import PgCluster
@@ -56,11 +57,21 @@ def overnight_run(folder: Path) -> Path:
     return run_dir
 
 
-def timed(action: Callable[[], object]) -> tuple[float, float]:
-    """Wall and process CPU seconds of `action()`."""
-    wall, cpu = time.perf_counter(), time.process_time()
+def server_cpu(pid: int) -> float:
+    """CPU seconds of one PostgreSQL backend process so far (/proc, same machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(action: Callable[[], object], backend: int) -> tuple[float, float, float]:
+    """Wall, our process's CPU and the server backend's CPU seconds of `action()`."""
+    wall, cpu, server = time.perf_counter(), time.process_time(), server_cpu(backend)
     action()
-    return time.perf_counter() - wall, time.process_time() - cpu
+    return (
+        time.perf_counter() - wall,
+        time.process_time() - cpu,
+        server_cpu(backend) - server,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,20 +92,24 @@ def main(argv: list[str] | None = None) -> int:
                 url = cluster.create_database(f"bench{n}")
                 with psycopg.connect(url, autocommit=True) as conn:
                     migrate(conn)
+                    backend = conn.info.backend_pid
                     steps = [
-                        lambda: syncs.append(timed(lambda: sync_package(conn, package))),
-                        lambda: raws.append(_raw_copy(conn, package)),
+                        lambda c=conn, b=backend: syncs.append(
+                            timed(lambda: sync_package(c, package), b)
+                        ),
+                        lambda c=conn, b=backend: raws.append(_raw_copy(c, package, b)),
                     ]
                     for step in steps if n % 2 == 0 else steps[::-1]:
                         step()
-            wall_sync = statistics.median(w for w, _ in syncs)
-            wall_raw = statistics.median(w for w, _ in raws)
+            wall_sync = statistics.median(w for w, _, _ in syncs)
+            wall_raw = statistics.median(w for w, _, _ in raws)
             for name, runs in (("(1) lab sync  ", syncs), ("(2) raw COPY  ", raws)):
-                wall = statistics.median(w for w, _ in runs)
-                cpu = statistics.median(c for _, c in runs)
+                wall = statistics.median(w for w, _, _ in runs)
+                cpu = statistics.median(c for _, c, _ in runs) / frames * 1e6
+                server = statistics.median(s for _, _, s in runs) / frames * 1e6
                 print(
-                    f"{name}{frames / wall:10,.0f} frames/s  ({cpu / frames * 1e6:6.1f} us CPU"
-                    f"/frame, wall {wall:.2f} s)"
+                    f"{name}{frames / wall:10,.0f} frames/s  (CPU/frame: ours {cpu:5.1f} us,"
+                    f" server {server:5.1f} us; wall {wall:.2f} s)"
                 )
             ratio = wall_raw / wall_sync
             verdict = "OK" if ratio >= TARGET else "BELOW TARGET"
@@ -105,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _raw_copy(conn: psycopg.Connection, package: Package) -> tuple[float, float]:
+def _raw_copy(
+    conn: psycopg.Connection, package: Package, backend: int
+) -> tuple[float, float, float]:
     """The baseline: the rows read and formatted beforehand; only the COPY is timed."""
     with conn.transaction():
         station = conn.execute(
@@ -124,15 +141,19 @@ def _raw_copy(conn: psycopg.Connection, package: Package) -> tuple[float, float]
     ensure_partitions(
         conn, package.result["run"]["first_frame"], package.result["run"]["last_frame"]
     )
-    width = len(package.channels)
-    data = [copy_text(run[0], rows, width) for rows in package.frame_batches(BATCH_FRAMES)]  # type: ignore[index]
+    frames = BinaryFrames(run[0], len(package.channels))  # type: ignore[index]
+    data = [
+        COPY_HEADER,
+        *(frames.rows(r) for r in package.frame_batches(BATCH_FRAMES)),
+        COPY_TRAILER,
+    ]
 
     def copy_all() -> None:
         with conn.transaction(), conn.cursor().copy(COPY_FRAMES) as copy:
             for chunk in data:
                 copy.write(chunk)
 
-    return timed(copy_all)
+    return timed(copy_all, backend)
 
 
 if __name__ == "__main__":

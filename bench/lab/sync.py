@@ -19,11 +19,11 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Jsonb
 
-from bench.lab.package import Package, copy_escape, copy_text
+from bench.lab.package import COPY_HEADER, COPY_TRAILER, BinaryFrames, Package, copy_escape
 from bench.lab.schema import MIGRATION_LOCK, frames_partitioning
 
 BATCH_FRAMES = 5000  # rows per COPY write: ~2 MB of text at 40 channels
-COPY_FRAMES = "COPY frames (run, seq, t, value, quality, detail) FROM STDIN"
+COPY_FRAMES = "COPY frames (run, seq, t, value, quality, detail) FROM STDIN (FORMAT binary)"
 PARTITION_LOCK = MIGRATION_LOCK + 1
 
 
@@ -309,15 +309,17 @@ def _frames(
 ) -> int:
     """Every frame with COPY, `batch` rows per write; returns the rows the server took.
 
-    A queued writer sends from its own thread, so reading and formatting the next batch
-    overlaps the server parsing this one (text COPY is bound by the server's parsing)."""
-    width = len(package.channels)
+    A queued writer sends from its own thread, so reading and packing the next batch
+    overlaps the server storing this one."""
+    frames = BinaryFrames(run, len(package.channels))
     copied = 0
     cur = conn.cursor()
     with cur.copy(COPY_FRAMES, writer=QueuedLibpqWriter(cur)) as copy:
+        copy.write(COPY_HEADER)
         for rows in package.frame_batches(batch):
-            copy.write(copy_text(run, rows, width))
+            copy.write(frames.rows(rows))
             copied += len(rows)
             if on_batch is not None:
                 on_batch(copied)
+        copy.write(COPY_TRAILER)
     return cur.rowcount
