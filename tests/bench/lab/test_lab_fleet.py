@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 
 import psycopg
+import pytest
 from textual.widgets import DataTable
 
 from bench.lab import outbox
@@ -28,6 +29,7 @@ def _fits(app: FleetApp) -> None:
     assert table.virtual_size.height <= table.size.height, (table.virtual_size, table.size)
 
 
+@pytest.mark.timeout(900)  # four benches at once on a shared CI machine
 async def test_four_benches_sync_everything_through_a_database_crash(broker, pg, lab_url):  # noqa: F811
     mqtt = broker()
     extra = (
