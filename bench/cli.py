@@ -20,6 +20,7 @@ from rich.console import Console
 
 from bench.export import atomic
 from bench.plan.catalog import find_plan
+from bench.lab.commands import add_lab_parser
 from bench.station import StationError, build_instruments, load_station, sim_station_path
 from bench.telemetry.commands import add_fleet_arguments, add_mqtt_argument, cmd_fleet
 from instruments.clock import Clock, make_clock
@@ -163,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     plans = sub.add_parser("plans", help="list the shipped plans (run one by its name)")
     plans.set_defaults(func=cmd_plans)
+    add_lab_parser(sub)
 
     scop = sub.add_parser("scop", help="EN 14825 SCOP from a data-sheet file")
     scop.add_argument("sheet", metavar="SHEET.yaml")

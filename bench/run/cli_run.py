@@ -14,6 +14,7 @@ from rich.console import Console
 from bench.connect import ConnectFailed
 from bench.export import ExportError, export_run
 from bench.export.commands import ResultInvalid
+from bench.lab import outbox as lab_outbox
 from bench.liblog import library_logs_to_file
 from bench.plan import PlanError
 from bench.run.acquisition import channels_of
@@ -130,6 +131,7 @@ def _run_on_bench(
     console.print(results_table(points))
     console.print(f"outcome: {phase}", markup=False)
     _export(prepared.run_dir)
+    lab_outbox.after_run(prepared.run_dir, prepared.station.lab)
     print(prepared.run_dir, flush=True)
     return exit_code(phase, [p["status"] for p in points])
 

@@ -117,10 +117,13 @@ def add_fleet_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--prefix", default="hpbench", help="topic prefix (default hpbench)")
     parser.add_argument("--ca-file", metavar="FILE", help="CA certificate for mqtts://")
+    parser.add_argument(
+        "--db", metavar="URL", help="the lab database (postgresql://...): each bench's last sync"
+    )
 
 
 def cmd_fleet(args: argparse.Namespace) -> int:
-    return fleet_command(args.mqtt, prefix=args.prefix, ca_file=args.ca_file)
+    return fleet_command(args.mqtt, prefix=args.prefix, ca_file=args.ca_file, db=args.db)
 
 
 def fleet_config(
@@ -142,6 +145,7 @@ def fleet_command(
     prefix: str = "hpbench",
     ca_file: str | None = None,
     env: Mapping[str, str] | None = None,
+    db: str | None = None,
 ) -> int:
     """`hpbench fleet --mqtt URL`: every bench on the broker, live. Exit 2 with one line when
     the URL is bad or the broker refuses us or cannot be reached at start."""
@@ -158,5 +162,5 @@ def fleet_command(
         return EXIT_BAD_INPUT
     from bench.telemetry.fleet import FleetApp
 
-    FleetApp(config, tls=tls).run()
+    FleetApp(config, tls=tls, db=db).run()
     return EXIT_OK

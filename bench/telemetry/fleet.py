@@ -9,6 +9,11 @@ Enter on a bench opens its live channels, Escape goes back.
 A bench is offline when its retained status says so: the publisher's last will (the broker
 sends it when the bench's connection drops) or its clean goodbye. It is "silent" when it says
 it is online but nothing has come for three of its status intervals.
+
+With `--db`, each bench's last run synced to the lab database (bench/lab) is read from it
+every few seconds, in a thread: what the database holds, not what a bench says it sent.
+Under 120 columns the table is compact (the phase stands for the state while a plan runs,
+long texts are cut), so ten benches fit an 80 x 24 terminal.
 """
 
 from __future__ import annotations
@@ -53,7 +58,22 @@ COLUMNS = (
     ("eta", "ETA"),
     ("alarm", "last alarm"),
     ("seen", "seen"),
+    ("synced", "last synced"),
 )
+COMPACT = (
+    ("bench", "bench", 12),
+    ("state", "state", 11),
+    ("point", "point", 12),
+    ("eta", "ETA", 9),
+    ("alarm", "last alarm", 10),
+    ("synced", "synced", 12),
+)
+WIDE_FROM = 120  # columns: narrower terminals get COMPACT
+SYNCED_EVERY_S = 5.0
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def duration(seconds: float | None) -> str:
@@ -86,6 +106,7 @@ class BenchView:
     frame_seq: int | None = None
     frame_t: float | None = None
     last_seen: float = 0.0  # monotonic, any message
+    synced: str = "-"  # the last run in the lab database, when the fleet has one
 
     def availability(self, now: float) -> str:
         if self.online is False:
@@ -120,7 +141,15 @@ class BenchView:
             "eta": duration(self.eta_wall_s()) if self.online else "-",
             "alarm": self.alarm_text(),
             "seen": f"{max(0.0, now - self.last_seen):.0f} s ago" if self.last_seen else "-",
+            "synced": self.synced,
         }
+
+    def compact_row(self, now: float) -> dict[str, str]:
+        """The row for a narrow terminal: the phase of a running plan stands for its state."""
+        row = self.row(now)
+        available = row["online"]
+        row["state"] = available if available != "online" else (self.phase or self.state)
+        return {key: _cut(row[key], width) for key, _, width in COMPACT}
 
 
 class FleetState:
@@ -278,12 +307,17 @@ class FleetApp(App[None]):
     """
     BINDINGS: ClassVar = [Binding("q", "quit", "Quit")]
 
-    def __init__(self, config: TelemetryConfig, *, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, config: TelemetryConfig, *, tls: ssl.SSLContext | None = None, db: str | None = None
+    ) -> None:
         super().__init__()
         self.config = config
+        self.db = db
+        self.compact = False
         self._tls = tls if tls is not None or not config.broker.tls else config.tls_context()
         self.state = FleetState(config.prefix)
         self.broker_state = "connecting"
+        self.db_state = "db …" if db else ""
         self.messages = 0
 
     def compose(self) -> ComposeResult:
@@ -294,19 +328,58 @@ class FleetApp(App[None]):
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.config.broker}  {self.config.prefix}/+"
-        table = self.query_one("#benches", DataTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
+        self._columns()
         self._show_broker()
         self.set_interval(1.0, self._tick)
         self.run_worker(self._subscribe(), name="fleet-mqtt", exclusive=True, exit_on_error=False)
+        if self.db:
+            self.run_worker(self._watch_synced(), name="fleet-db", exit_on_error=False)
+
+    def _columns(self) -> None:
+        """The full or the compact columns, for the terminal's width; rows follow on the tick."""
+        compact = self.size.width < WIDE_FROM
+        table = self.query_one("#benches", DataTable)
+        if table.columns and compact == self.compact:
+            return
+        self.compact = compact
+        table.clear(columns=True)
+        for key, label, *_ in COMPACT if compact else COLUMNS:
+            table.add_column(label, key=key)
+        for station in self.state.benches:
+            self.show_bench(station)
+
+    def on_resize(self) -> None:
+        with contextlib.suppress(Exception):
+            self._columns()
+
+    async def _watch_synced(self) -> None:
+        """Each bench's last synced run, from the lab database (psycopg in a thread)."""
+        from bench.lab.commands import connect
+        from bench.lab.queries import last_synced
+
+        def read() -> dict[str, dict[str, Any]]:
+            assert self.db is not None
+            with connect(self.db) as conn:
+                return last_synced(conn)
+
+        while True:
+            try:
+                synced = await asyncio.to_thread(read)
+                self.db_state = "db ok"
+            except Exception as exc:  # the fleet keeps watching the broker regardless
+                self.db_state = f"db: {type(exc).__name__}"
+                synced = {}
+            for station, row in synced.items():
+                bench = self.state.benches.setdefault(station, BenchView(station))
+                bench.synced = f"{row['run_id']} {row['outcome']}"
+            await asyncio.sleep(SYNCED_EVERY_S)
 
     def _show_broker(self) -> None:
         benches = self.state.benches.values()
         online = sum(1 for b in benches if b.availability(time.monotonic()) == "online")
         self.query_one("#broker", Static).update(
             f"broker {self.config.broker}: {self.broker_state}   "
-            f"benches {len(self.state.benches)} ({online} online)"
+            f"benches {len(self.state.benches)} ({online} online)   {self.db_state}"
         )
 
     async def _subscribe(self) -> None:
@@ -342,7 +415,8 @@ class FleetApp(App[None]):
 
     def show_bench(self, station: str) -> None:
         bench = self.state.benches[station]
-        row = bench.row(time.monotonic())
+        now = time.monotonic()
+        row = bench.compact_row(now) if self.compact else bench.row(now)
         table = self.query_one("#benches", DataTable)
         if station in table.rows:
             for key, text in row.items():
@@ -364,7 +438,7 @@ class FleetApp(App[None]):
     def row_text(self, station: str) -> dict[str, str]:
         """What the table shows for a bench (for tests and scripts)."""
         table = self.query_one("#benches", DataTable)
-        return {key: str(table.get_cell(station, key)) for key, _ in COLUMNS}
+        return {str(key.value): str(table.get_cell(station, key)) for key in table.columns}
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "benches" and event.row_key.value is not None:

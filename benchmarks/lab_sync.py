@@ -1,0 +1,160 @@
+"""Frames per second into the lab database, against a raw COPY of the same rows.
+
+    .venv/bin/python -m benchmarks.lab_sync [--run RUNDIR] [--rounds 3]
+
+Without --run, the overnight plan is run first on the simulated bench
+(`hpbench run test_plans/overnight.yaml --sim --speed 1000`, a minute or two). A throwaway
+PostgreSQL cluster (tests/pgcluster.py, fsync on) gets a fresh database per round.
+
+(1) `sync_package` as built: verify the package, dimensions, run row, points, events, and every
+    frame read from run.sqlite, formatted and COPYed in batches, one transaction; the wall
+    time of the whole sync is the overnight figure, frames / that time the rate.
+(2) Baseline: a raw COPY of the same rows (read and packed beforehand, in memory) into the
+    same frames table, one transaction.
+
+Target: (1) >= 0.7 x (2). The two alternate in order from round to round; medians are given,
+with the process CPU time per frame (on a busy machine the wall ratio moves, CPU much less).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+
+from bench.lab.package import COPY_HEADER, COPY_TRAILER, BinaryFrames, Package, open_package
+from bench.lab.schema import migrate
+from bench.lab.sync import BATCH_FRAMES, COPY_FRAMES, ensure_partitions, sync_package
+from tests.pgcluster import PgCluster
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET = 0.7
+
+
+def overnight_run(folder: Path) -> Path:
+    results = folder / "results"
+    results.mkdir()
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "bench.cli", "run", REPO / "test_plans" / "overnight.yaml"),
+            *("--sim", "--speed", "1000", "--results", results),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        cwd=REPO,
+    )
+    print(f"overnight run made in {time.perf_counter() - started:.0f} s")
+    (run_dir,) = results.iterdir()
+    return run_dir
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds of one PostgreSQL backend process so far (/proc, same machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(action: Callable[[], object], backend: int) -> tuple[float, float, float]:
+    """Wall, our process's CPU and the server backend's CPU seconds of `action()`."""
+    wall, cpu, server = time.perf_counter(), time.process_time(), server_cpu(backend)
+    action()
+    return (
+        time.perf_counter() - wall,
+        time.process_time() - cpu,
+        server_cpu(backend) - server,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--run", type=Path, help="a sealed run directory (default: make one)")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="hpbench-bench-") as tmp:
+        run_dir = args.run or overnight_run(Path(tmp))
+        package = open_package(run_dir)
+        frames = package.result["run"]["frames"]
+        width = len(package.channels)
+        print(f"run {package.run_id}: {frames} frames x {width} channels")
+        cluster = PgCluster(fsync=True).start()
+        try:
+            syncs, raws = [], []
+            for n in range(args.rounds):
+                url = cluster.create_database(f"bench{n}")
+                with psycopg.connect(url, autocommit=True) as conn:
+                    migrate(conn)
+                    backend = conn.info.backend_pid
+                    steps = [
+                        lambda c=conn, b=backend: syncs.append(
+                            timed(lambda: sync_package(c, package), b)
+                        ),
+                        lambda c=conn, b=backend: raws.append(_raw_copy(c, package, b)),
+                    ]
+                    for step in steps if n % 2 == 0 else steps[::-1]:
+                        step()
+            wall_sync = statistics.median(w for w, _, _ in syncs)
+            wall_raw = statistics.median(w for w, _, _ in raws)
+            for name, runs in (("(1) lab sync  ", syncs), ("(2) raw COPY  ", raws)):
+                wall = statistics.median(w for w, _, _ in runs)
+                cpu = statistics.median(c for _, c, _ in runs) / frames * 1e6
+                server = statistics.median(s for _, _, s in runs) / frames * 1e6
+                print(
+                    f"{name}{frames / wall:10,.0f} frames/s  (CPU/frame: ours {cpu:5.1f} us,"
+                    f" server {server:5.1f} us; wall {wall:.2f} s)"
+                )
+            ratio = wall_raw / wall_sync
+            verdict = "OK" if ratio >= TARGET else "BELOW TARGET"
+            print(f"ratio (1)/(2): {ratio:.2f} (target >= {TARGET}): {verdict}")
+            print(f"overnight run synced (verify + whole transaction) in {wall_sync:.2f} s")
+        finally:
+            cluster.destroy()
+    return 0
+
+
+def _raw_copy(
+    conn: psycopg.Connection, package: Package, backend: int
+) -> tuple[float, float, float]:
+    """The baseline: the rows read and formatted beforehand; only the COPY is timed."""
+    with conn.transaction():
+        station = conn.execute(
+            "INSERT INTO stations (name) VALUES ('raw-' || gen_random_uuid()) RETURNING id"
+        ).fetchone()
+        unit = conn.execute(
+            "INSERT INTO units (make, model, serial) VALUES ('raw', 'raw', gen_random_uuid())"
+            " RETURNING id"
+        ).fetchone()
+        run = conn.execute(
+            "INSERT INTO runs (run_id, directory, station_id, unit_id, plan_name, frames,"
+            " package_sha256, result) VALUES ('raw-' || gen_random_uuid(), '', %s, %s, 'raw',"
+            " 0, '', '{}') RETURNING id",
+            (station[0], unit[0]),  # type: ignore[index]
+        ).fetchone()
+    ensure_partitions(
+        conn, package.result["run"]["first_frame"], package.result["run"]["last_frame"]
+    )
+    frames = BinaryFrames(run[0], len(package.channels))  # type: ignore[index]
+    data = [
+        COPY_HEADER,
+        *(frames.rows(r) for r in package.frame_batches(BATCH_FRAMES)),
+        COPY_TRAILER,
+    ]
+
+    def copy_all() -> None:
+        with conn.transaction(), conn.cursor().copy(COPY_FRAMES) as copy:
+            for chunk in data:
+                copy.write(chunk)
+
+    return timed(copy_all, backend)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
