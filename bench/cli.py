@@ -19,8 +19,8 @@ from pathlib import Path
 from rich.console import Console
 
 from bench.export import atomic
-from bench.plan.catalog import find_plan
 from bench.lab.commands import add_lab_parser
+from bench.plan.catalog import find_plan
 from bench.station import StationError, build_instruments, load_station, sim_station_path
 from bench.telemetry.commands import add_fleet_arguments, add_mqtt_argument, cmd_fleet
 from instruments.clock import Clock, make_clock
