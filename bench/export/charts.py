@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -128,10 +129,11 @@ def decimate(
 def _svg(fig: Figure, title: str) -> str:
     """The figure as an `<svg>` element (no XML prolog, no doctype), sized by its viewBox."""
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None, "Title": title})
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
     plt.close(fig)
     text = buffer.getvalue()
     text = text[text.index("<svg") :]
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, count=1, flags=re.S)  # RDF, no use
     # the page sets the width; the viewBox keeps the aspect ratio
     head, rest = text.split(">", 1)
     head = _drop_attr(_drop_attr(head, "width"), "height")
