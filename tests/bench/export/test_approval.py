@@ -31,7 +31,7 @@ def verify(run_dir, *extra):
 def test_approve_records_who_and_when_seals_and_signs_it(run_copy, tmp_path):
     key = tmp_path / "lab.key"
     generate_key(key, tmp_path / "lab.key.pub")
-    code, out, err = approve(run_copy, key=str(key))
+    code, _out, err = approve(run_copy, key=str(key))
     assert code == 0, err
     record = json.loads((run_copy / APPROVAL_NAME).read_text(encoding="utf-8"))
     assert record["name"] == "Dr. A. Prüfer" and record["role"] == "head of lab"

@@ -67,7 +67,8 @@ def test_the_pdf_is_a4_and_opens_in_pdftoppm(printed, tmp_path):
     info = poppler("pdfinfo", str(printed["pdf"]))
     w, h = map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info).groups())
     assert abs(w - A4_PT[0]) < 2 and abs(h - A4_PT[1]) < 2
-    poppler("pdftoppm", "-png", "-r", "30", "-f", "1", "-l", "1", str(printed["pdf"]), str(tmp_path / "p"))
+    first = ("-f", "1", "-l", "1")
+    poppler("pdftoppm", "-png", "-r", "30", *first, str(printed["pdf"]), str(tmp_path / "p"))
     png = next(tmp_path.glob("p*.png"))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
