@@ -54,6 +54,7 @@ def _environment() -> jinja2.Environment:
     env.filters["pm"] = plus_minus
     env.filters["g"] = lambda v: "–" if v is None else f"{v:g}"
     env.filters["css"] = css_string
+    env.filters["sig"] = significant
     env.filters["label"] = lambda v: str(v).replace("_", " ")
     return env
 
@@ -115,10 +116,12 @@ def context(data: RunData, doc: dict[str, Any], approval: Approval | None) -> di
         "standard_title": STANDARD_TITLES.get(plan["standard"], plan["standard"].upper()),
         "edition": doc["profile"].get("standard_edition") or plan.get("standard_edition"),
         "unverified": unverified_values(data, doc),
-        "decision_rule": doc["profile"].get("decision_rule"),
+        "decision_rule": doc.get("validity_rule") or None,
         "findings": findings(doc, points, scop),
         "points": points,
         "k": doc["uncertainty_model"].get("k", 2.0),
+        "coverage": doc.get("coverage")
+        or coverage_statement(doc["uncertainty_model"].get("k", 2.0)),
         "completeness": completeness(doc, points, scop),
         "scop": scop,
         "charts": _charts(data, doc, capacity),
@@ -129,7 +132,8 @@ def context(data: RunData, doc: dict[str, Any], approval: Approval | None) -> di
         else None,
         "reported": [p for p in points if p["heat_pump_reported"]],
         "extra": instrument_extras(doc),
-        "sensors": [flat(s) for s in doc.get("sensors") or []],
+        "sensors": sensor_rows(doc),
+        "barometric": doc.get("barometric"),
     }
 
 
@@ -161,6 +165,40 @@ def instrument_extras(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
+SENSOR_FIELDS = (
+    "quantity",
+    "channel",
+    "instrument",
+    "serial",
+    "range",
+    "range_source",
+    "certificate",
+    "certificate_U",
+    "calibration_due",
+)
+
+
+def sensor_rows(doc: dict[str, Any]) -> list[dict[str, str]]:
+    """Per channel, the sensor that measured it (result.json 1.1 `points[].sensors`): one
+    row per distinct sensor and range, with the points it served."""
+    rows: dict[tuple[str, ...], dict[str, str]] = {}
+    for p in doc["points"]:
+        for sensor in p.get("sensors") or []:
+            if not isinstance(sensor, dict):
+                continue
+            cells = {
+                f: flat(sensor.get(f)) if sensor.get(f) is not None else "–" for f in SENSOR_FIELDS
+            }
+            if sensor.get("range") is not None and sensor.get("range_unit"):
+                cells["range"] = f"{cells['range']} {sensor['range_unit']}"
+            if sensor.get("certificate_U") is not None and sensor.get("certificate_k"):
+                cells["certificate_U"] += f" (k = {flat(sensor['certificate_k'])})"
+            key = tuple(cells.values())
+            row = rows.setdefault(key, {**cells, "points": ""})
+            row["points"] = f"{row['points']}, {p['id']}" if row["points"] else p["id"]
+    return list(rows.values())
+
+
 def flat(value: Any) -> str:
     """A JSON value as one line of text: `key: value; …` for objects."""
     if isinstance(value, dict):
@@ -170,6 +208,15 @@ def flat(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+def coverage_statement(k: float) -> str:
+    return (
+        "The reported expanded uncertainty U is the combined standard uncertainty u multiplied "
+        f"by the coverage factor k = {k:g}, which for a normal distribution corresponds to a "
+        "coverage probability of approximately 95 %. It is stated with each result as value "
+        "± U, in the unit of the value."
+    )
 
 
 def _date(stamp: str | None) -> str:
@@ -186,40 +233,89 @@ def _point(p: dict[str, Any]) -> dict[str, Any]:
     """A point with the report's derived fields: a note and the budget rows."""
     results = p.get("results") or {}
     note = p.get("reason") or results.get("error", "")
-    out = dict(p)
+    out = {"validity": None, "transient_record": None, "sensors": [], **p}  # 1.1 fields
     out["note"] = note
     out["budgets"] = budgets(p.get("uncertainty"))
     return out
 
 
-def budgets(unc: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Each uncertainty budget of a point as a table: [{quantity, columns, rows}].
+QUANTITY_TITLES = {
+    "capacity_w": ("capacity Φ", "W"),
+    "power_w": ("effective power input P", "W"),
+    "power_raw_w": ("measured power", "W"),
+    "cop": ("COP", ""),
+    "cop_raw": ("COP from measured power", ""),
+}
 
-    Today's result.json has `budget_<quantity>: {term: |c·u|}`; a richer one has a list (or
-    mapping) of terms, each a dict. Both become rows; columns are the keys the terms have.
+
+def significant(value: Any, digits: int = 3) -> str:
+    """A budget figure: three significant digits, whole numbers from 1000 on."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "–" if value is None else str(value)
+    if not math.isfinite(value):
+        return "–"
+    if value == 0:
+        return "0"
+    if abs(value) >= 1000:
+        return number(value, 0)
+    return f"{value:.{digits}g}"
+
+
+def _with_unit(value: Any, unit: Any) -> str:
+    text = significant(value)
+    return f"{text} {unit}" if unit and text != "–" else text
+
+
+def budgets(unc: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The uncertainty budgets of a point, one table per result quantity.
+
+    result.json 1.1 has `budget: {quantity: [{name, type, value, u, divisor, sensitivity,
+    contribution, source, …}]}`; 1.0 has `budget_<quantity>: {term: |c·u|}`. Both become rows
+    of display texts; `detailed` says whether there is more than name and contribution.
     """
     if not unc or not unc.get("available"):
         return []
+    raw = unc.get("budget")
+    if isinstance(raw, dict):
+        sources = list(raw.items())
+    else:
+        sources = [
+            (k.removeprefix("budget_"), v) for k, v in unc.items() if k.startswith("budget_")
+        ]
     tables = []
-    for key, value in unc.items():
-        if not key.startswith("budget"):
-            continue
-        quantity = key.removeprefix("budget").strip("_") or "result"
-        if isinstance(value, dict) and all(isinstance(v, int | float) for v in value.values()):
-            rows = [{"term": k, "contribution": v} for k, v in value.items()]
-        elif isinstance(value, dict):
-            rows = [
-                {"term": k, **v} if isinstance(v, dict) else {"term": k} for k, v in value.items()
-            ]
-        elif isinstance(value, list):
-            rows = [dict(v) for v in value if isinstance(v, dict)]
+    for quantity, terms in sources:
+        if isinstance(terms, dict):
+            items = [v if isinstance(v, dict) else {"contribution": v} for v in terms.values()]
+            items = [{"name": k, **v} for k, v in zip(terms, items, strict=True)]
+        elif isinstance(terms, list):
+            items = [t for t in terms if isinstance(t, dict)]
         else:
             continue
-        columns: list[str] = []
-        for row in rows:
-            columns += [c for c in row if c not in columns]
+        title, unit = QUANTITY_TITLES.get(quantity, (quantity.replace("_", " "), ""))
+        rows = [
+            {
+                "name": str(t.get("name", "–")),
+                "type": str(t.get("type", "")),
+                "value": _with_unit(t.get("value"), t.get("value_unit")),
+                "u": _with_unit(t.get("u"), t.get("u_unit")),
+                "divisor": significant(t.get("divisor")),
+                "sensitivity": _with_unit(t.get("sensitivity"), t.get("sensitivity_unit")),
+                "contribution": significant(t.get("contribution")),
+                "source": str(t.get("source", "")),
+            }
+            for t in items
+        ]
         total = unc.get(quantity) if isinstance(unc.get(quantity), dict) else None
-        tables.append({"quantity": quantity, "columns": columns, "rows": rows, "total": total})
+        tables.append(
+            {
+                "quantity": quantity,
+                "title": title,
+                "unit": unit,
+                "rows": rows,
+                "total": total,
+                "detailed": any(len(t) > 2 for t in items),
+            }
+        )
     return tables
 
 
@@ -260,69 +356,100 @@ def unverified_values(data: RunData, doc: dict[str, Any]) -> list[dict[str, str]
 
 def findings(
     doc: dict[str, Any], points: list[dict[str, Any]], scop: dict[str, Any] | None
-) -> list[str]:
-    """Departures from the method and other facts a reader must know, one sentence each:
-    the report's deviations section (ISO/IEC 17025 7.8.2.1 (g))."""
-    notes: list[str] = []
+) -> list[dict[str, str]]:
+    """The report's deviations section (ISO/IEC 17025 7.8.2.1 (g)): departures from the
+    method and facts a reader must know, each {kind, point, message, source}.
+
+    result.json 1.1 lists them (`deviations`); for 1.0 they are gathered here from the run.
+    """
+    notes: list[dict[str, str]] = []
+
+    def note(kind: str, message: str, point: str = "", source: str = "") -> None:
+        notes.append({"kind": kind, "point": point, "message": message, "source": source})
+
     run = doc["run"]
     if run["simulated"]:
-        notes.append(
-            "Made on the simulated bench: it shows the bench working, it does not rate a unit."
+        note(
+            "simulated",
+            "Made on the simulated bench: it shows the bench working, it does not rate a unit.",
         )
-    for item in doc.get("deviations") or []:
-        notes.append(item if isinstance(item, str) else _sentence(item))
     if not doc["uncertainty_model"]["available"]:
-        notes.append(f"Uncertainties not available: {doc['uncertainty_model']['reason']}")
+        note("uncertainty", f"Uncertainties not available: {doc['uncertainty_model']['reason']}")
     if doc["plan"].get("problem"):
-        notes.append(doc["plan"]["problem"])
-    notes += [f"Calibration: {w}" for w in run.get("calibration_warnings") or []]
+        note("plan", doc["plan"]["problem"])
+    listed = doc.get("deviations")
+    if isinstance(listed, list):
+        for item in listed:
+            if isinstance(item, dict):
+                note(
+                    str(item.get("kind", "")),
+                    str(item.get("message", "")),
+                    str(item.get("point") or ""),
+                    str(item.get("source") or ""),
+                )
+            else:
+                note("", str(item))
+        return notes
+    for w in run.get("calibration_warnings") or []:
+        note("calibration", w)
     if run.get("gaps"):
-        notes.append(f"Frames missing (sequence ranges): {run['gaps']}")
+        note("sample_gap", f"Frames missing (sequence ranges): {run['gaps']}")
     for p in points:
         if p.get("transient"):
             res = p.get("results") or {}
-            cycles = res.get("cycles", p.get("cycles"))
-            text = f"Point {p['id']}: transient (defrost) test, {p.get('defrosts', 0)} defrost(s)"
-            if cycles is not None:
-                text += f", {cycles if isinstance(cycles, int) else len(cycles)} cycle(s) used"
+            text = f"transient (defrost) test, {p.get('defrosts', 0)} defrost(s)"
+            if res.get("cycles") is not None:
+                text += f", {res['cycles']} cycle(s) used"
             if p.get("window"):
                 text += f", window {number(p['window']['duration_s'] / 60, 0)} min"
-            notes.append(text + ".")
-        for reason in p.get("validity_reasons") or []:
-            text = reason if isinstance(reason, str) else _sentence(reason)
-            notes.append(f"Point {p['id']}: {text}")
+            note("transient", text, p["id"])
     if scop and scop.get("aux_tags"):
-        borrowed = [f"{k.upper()}: {v}" for k, v in scop["aux_tags"].items() if v.startswith("[U]")]
-        if borrowed:
-            notes.append(
-                "Auxiliary powers not measured on this unit (declared values used): "
-                + "; ".join(borrowed)
-            )
+        for key, tag in scop["aux_tags"].items():
+            if tag.startswith("[U]"):
+                note(
+                    "fallback",
+                    f"{key.upper()} {scop['aux_w'][key]:g} W not measured on this "
+                    "unit: a declared value is used",
+                    source=tag,
+                )
     return notes
-
-
-def _sentence(item: dict[str, Any]) -> str:
-    return "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in item.items() if v not in (None, ""))
 
 
 def completeness(
     doc: dict[str, Any], points: list[dict[str, Any]], scop: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """Whether every point of the plan gave a valid result, and for EN 14825 whether the SCOP
-    rests on a complete set: said on the first page."""
-    invalid = [p for p in points if p["status"] != "valid"]
+    """Whether every point gave a valid result and, for EN 14825, whether the SCOP rests on a
+    complete set: said on the first page. result.json 1.1 states it (`completeness`)."""
     given = doc.get("completeness")
+    if isinstance(given, dict) and "complete" in given:
+        missing = [
+            {"id": m.get("point", "?"), "status": m.get("status", ""), "note": m.get("reason", "")}
+            for m in given.get("missing") or []
+            if isinstance(m, dict)
+        ]
+        total = given.get("points_total", len(points))
+        valid = given.get("points_valid", total - len(missing))
+    else:
+        missing = [
+            {"id": p["id"], "status": p["status"], "note": p["note"]}
+            for p in points
+            if p["status"] != "valid"
+        ]
+        total, valid = len(points), len(points) - len(missing)
     scop_complete = None
-    missing: list[str] = []
+    roles: list[str] = []
     if scop is not None:
-        scop_complete = bool(scop.get("complete")) and not scop.get("error")
-        missing = list(scop.get("missing_roles") or [])
+        scop_complete = (
+            bool(scop.get("complete")) and not scop.get("error") and scop.get("scop") is not None
+        )
+        roles = list(scop.get("missing_roles") or [])
     return {
-        "all_valid": not invalid,
-        "invalid": invalid,
+        "all_valid": not missing,
+        "missing": missing,
+        "total": total,
+        "valid": valid,
         "scop_complete": scop_complete,
-        "missing_roles": missing,
-        "given": given if isinstance(given, dict) else None,
+        "missing_roles": roles,
     }
 
 
