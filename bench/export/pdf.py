@@ -17,6 +17,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from bench.export import atomic
+
 PDF_NAME = "report.pdf"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 MIN_MAJOR = 131  # first Chromium that prints @page margin boxes (page numbers, report number)
@@ -49,7 +51,7 @@ def browser_major(path: str) -> int:
 
 
 def print_pdf(html: Path, pdf: Path) -> Path:
-    """Print `html` to `pdf` (written next to it, then renamed: never half a PDF)."""
+    """Print `html` to `pdf` (printed beside it, then written atomically: never half a PDF)."""
     path = browser()
     major = browser_major(path)
     if major < MIN_MAJOR:
@@ -81,5 +83,6 @@ def print_pdf(html: Path, pdf: Path) -> Path:
     if not partial.is_file() or partial.stat().st_size == 0:
         tail = "; ".join(done.stderr.strip().splitlines()[-3:])
         raise PrintError(f"{path} printed no PDF (exit {done.returncode}): {tail}")
-    partial.replace(pdf)
+    atomic.write_bytes(pdf, partial.read_bytes())  # fsynced, like every result file
+    partial.unlink()
     return pdf

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import math
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from markupsafe import Markup
 
-from bench.export import charts
 from bench.export.approval import Approval, read_approval
 from bench.export.rundata import RunData
 from bench.metrology.capacity import heating_capacity
 from bench.run.points import AIR_T, HP_HEAT, POWER, WATER_FLOW, WATER_IN, WATER_OUT
+
+if TYPE_CHECKING:
+    from bench.export import charts
 
 REPORT_NAME = "report.html"
 AIR_SP = "climate_chamber.temperature_sp"
@@ -100,6 +102,8 @@ def context(data: RunData, doc: dict[str, Any], approval: Approval | None) -> di
     unit, run, plan = doc["unit"], doc["run"], doc["plan"]
     points = [_point(p) for p in doc["points"]]
     scop = doc.get("scop")
+    from bench.export import charts  # matplotlib: only when a report is made, not for verify
+
     capacity = frame_capacity(data)
     return {
         "doc": doc,
@@ -463,6 +467,8 @@ def _column(data: RunData, channel: str) -> list[float | None]:
 def _charts(
     data: RunData, doc: dict[str, Any], capacity: list[float | None]
 ) -> list[dict[str, str]]:
+    from bench.export import charts
+
     series = data.series
     if not series.t:
         return []
@@ -528,6 +534,8 @@ def _charts(
 
 
 def _limits(p: dict[str, Any], name: str) -> list[charts.Limits]:
+    from bench.export import charts
+
     d = (p.get("deviations") or {}).get(name)
     if not d:
         return []
@@ -542,6 +550,8 @@ def _zooms(
 ) -> list[dict[str, Any]]:
     """A chart per point of its collection window (and a quarter of it before), with the set
     values and the profile's individual limits."""
+    from bench.export import charts
+
     series = data.series
     out = []
     P = charts.PALETTE
@@ -616,6 +626,8 @@ def frame_capacity(data: RunData) -> list[float | None]:
 
 
 def _cop_chart(doc: dict[str, Any]) -> str | None:
+    from bench.export import charts
+
     shown = [p for p in doc["points"] if p["results"] and "cop" in p["results"]]
     if not shown:
         return None
