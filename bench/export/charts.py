@@ -366,6 +366,13 @@ def bins_chart(title: str, bins: Sequence[dict]) -> str:
         right.grid(False)
         handles = ax.get_legend_handles_labels()
         extra = right.get_legend_handles_labels()
-        ax.legend(handles[0] + extra[0], handles[1] + extra[1], loc="upper right")
-        ax.set_title(title)
+        ax.legend(
+            handles[0] + extra[0],
+            handles[1] + extra[1],
+            loc="lower left",
+            bbox_to_anchor=(0, 1.0),
+            ncols=3,
+            borderaxespad=0.1,
+        )  # above the plot area: no bar or point hidden
+        fig.suptitle(title, x=0.01, ha="left", fontsize=9.5, fontweight="bold")
         return _svg(fig, title)
