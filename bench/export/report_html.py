@@ -57,6 +57,7 @@ def _environment() -> jinja2.Environment:
     env.filters["g"] = lambda v: "–" if v is None else f"{v:g}"
     env.filters["css"] = css_string
     env.filters["sig"] = significant
+    env.filters["accuracy"] = accuracy_words
     env.filters["label"] = lambda v: str(v).replace("_", " ")
     return env
 
@@ -139,6 +140,33 @@ def context(data: RunData, doc: dict[str, Any], approval: Approval | None) -> di
         "sensors": sensor_rows(doc),
         "barometric": doc.get("barometric"),
     }
+
+
+ACCURACY_WORDS = {
+    # station accuracy keys (docs/result-files.md, "Uncertainty") as a reader says them
+    "temperature_k": "each temperature ±{} K",
+    "temperature_in_k": "inlet temperature ±{} K",
+    "temperature_out_k": "outlet temperature ±{} K",
+    "temperature_divisor": "temperature limits divided by {}",
+    "temperature_correlation": "correlation of the two sensors' errors r = {}",
+    "flow_pct": "flow ±{} % of reading",
+    "flow_divisor": "flow limit divided by {}",
+    "rho_cp_pct": "ρ·cp ±{} %",
+    "reading_pct": "power ±{} % of reading",
+    "range_pct": "±{} % of range",
+    "range_w": "range {} W",
+    "divisor": "limits divided by {}",
+    "humidity_pct": "humidity ±{} % RH",
+}
+
+
+def accuracy_words(accuracy: dict[str, float]) -> str:
+    """An instrument's accuracy in words and units; an unknown key as it is written."""
+    parts = [
+        ACCURACY_WORDS.get(key, f"{key.replace('_', ' ')} {{}}").format(f"{value:g}")
+        for key, value in accuracy.items()
+    ]
+    return ", ".join(parts) or "–"
 
 
 KNOWN_INSTRUMENT_KEYS = frozenset(

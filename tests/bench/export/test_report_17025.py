@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from bench.export.report_html import report_html
+from bench.export.report_html import accuracy_words, report_html
 from bench.export.result import build_result
 from bench.export.rundata import load_run
 from bench.export.settings import bench_settings
@@ -238,3 +238,14 @@ def test_the_result_1_1_fields_are_shown(full):
     assert f"{len(doc['points']) - 1} of {len(doc['points'])} point(s) valid" in first_page(html)
     assert "auxiliary powers neither measured nor declared in the plan" in first_page(html)
     assert "SCOP – (not given: auxiliary powers neither measured" in text
+
+
+def test_accuracy_is_said_in_words_and_units():
+    assert accuracy_words({"temperature_k": 0.03, "flow_pct": 0.2}) == (
+        "each temperature ±0.03 K, flow ±0.2 % of reading"
+    )
+    assert accuracy_words({"reading_pct": 0.1, "range_pct": 0.1, "range_w": 6000.0}) == (
+        "power ±0.1 % of reading, ±0.1 % of range, range 6000 W"
+    )
+    assert accuracy_words({"new_key": 1.5}) == "new key 1.5"
+    assert accuracy_words({}) == "–"
