@@ -147,7 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="write a run's result files again from run.sqlite")
     report.add_argument("run_dir", metavar="RUNDIR")
+    report.add_argument("--pdf", action="store_true", help="also print report.pdf (Chromium)")
     report.set_defaults(func=cmd_report)
+
+    approve = sub.add_parser("approve", help="record who authorised a run's test report")
+    approve.add_argument("run_dir", metavar="RUNDIR")
+    approve.add_argument("--name", required=True, help="the person authorising the report")
+    approve.add_argument("--role", required=True, help="their role, e.g. technical manager")
+    approve.add_argument("--key", metavar="FILE", help="sign SHA256SUMS with this private key")
+    approve.set_defaults(func=cmd_approve)
 
     verify = sub.add_parser("verify", help="check a run's result files: sums and schema")
     verify.add_argument("run_dir", metavar="RUNDIR")
@@ -333,7 +341,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from bench.export import report_command
 
-    return report_command(args.run_dir, sys.stdout, sys.stderr)
+    return report_command(args.run_dir, sys.stdout, sys.stderr, pdf=args.pdf)
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from bench.export.approval import approve_command
+
+    return approve_command(args.run_dir, args.name, args.role, args.key, sys.stdout, sys.stderr)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

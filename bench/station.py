@@ -76,6 +76,15 @@ class Signing(_Strict):
     key_file: str = Field(min_length=1)
 
 
+class Laboratory(_Strict):
+    """Who tests and where, as an ISO/IEC 17025 (7.8.2) test report names them."""
+
+    name: str = Field(min_length=1)
+    address: str = Field(min_length=1)
+    location: str = ""  # where the test was done, when not at `address`
+    report_prefix: str = Field(default="HPB", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,15}$")
+
+
 class StationInfo(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     lab: str = ""
@@ -136,6 +145,7 @@ class Station(_Strict):
     signing: Signing | None = None  # tamper evidence beyond SHA256SUMS (bench/export/signing)
     limits: BenchLimits = Field(default_factory=BenchLimits)
     lab: LabSettings | None = None  # sync each finished run to the lab database (bench/lab)
+    laboratory: Laboratory | None = None  # the test report's lab, address, test location
 
     @model_validator(mode="after")
     def _interlock_roles(self) -> Station:

@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import TextIO
 
 from bench.export import atomic
+from bench.export.approval import APPROVAL_NAME, approval_problems
 from bench.export.csvfiles import POINTS_NAME, SAMPLES_NAME, points_csv, samples_csv
 from bench.export.datasheet import DATASHEET_NAME, datasheet_csv
+from bench.export.pdf import PDF_NAME, PrintError, print_pdf
 from bench.export.report_html import REPORT_NAME, report_html
 from bench.export.result import RESULT_NAME, build_result, dumps, schema_problems
 from bench.export.rundata import load_run
@@ -25,6 +27,7 @@ from bench.export.signing import SIG_NAME, SigningError, sign_sums, signature_pr
 from bench.export.sums import SUMS_NAME, check_sums, write_sums
 
 RESULT_FILES = (RESULT_NAME, POINTS_NAME, SAMPLES_NAME, DATASHEET_NAME, REPORT_NAME)
+SEALED_WHEN_PRESENT = (APPROVAL_NAME, PDF_NAME)  # `hpbench approve`, `hpbench report --pdf`
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -32,8 +35,12 @@ class ResultInvalid(Exception):
     """The result document built from a run breaks its own schema: a bug, never a user's."""
 
 
-def export_run(run_dir: Path) -> list[Path]:
+def export_run(run_dir: Path, key_file: Path | None = None, pdf: bool = False) -> list[Path]:
     """Write result.json, points.csv, samples.csv, datasheet.csv, report.html and SHA256SUMS.
+
+    report.pdf too when `pdf` or when the run has one already (so it never shows an older
+    report.html); SHA256SUMS lists it and approval.json when present. Signed with `key_file`,
+    else with the station's signing key if it has one.
 
     Returns the paths written, SHA256SUMS last. Raises ExportError when `run_dir` holds no
     readable run (str() names it), ResultInvalid if the document fails its schema.
@@ -56,20 +63,28 @@ def export_run(run_dir: Path) -> list[Path]:
         path = run_dir / name
         atomic.write_text(path, contents[name])
         written.append(path)
-    written.append(write_sums(run_dir, RESULT_FILES))
-    signing = data.settings.station.signing
-    if signing is not None:
+    if pdf or (run_dir / PDF_NAME).exists():
         try:
-            written.append(sign_sums(run_dir, Path(signing.key_file)))
+            written.append(print_pdf(run_dir / REPORT_NAME, run_dir / PDF_NAME))
+        except PrintError as exc:
+            raise ExportError(f"{run_dir / PDF_NAME}: {exc}") from None
+    extras = [name for name in SEALED_WHEN_PRESENT if (run_dir / name).is_file()]
+    written.append(write_sums(run_dir, (*RESULT_FILES, *extras)))
+    signing = data.settings.station.signing
+    key = key_file or (Path(signing.key_file) if signing is not None else None)
+    if key is not None:
+        try:
+            written.append(sign_sums(run_dir, key))
         except SigningError as exc:
-            raise ExportError(f"station signing.key_file: {exc}") from None
+            where = "--key" if key_file else "station signing.key_file"
+            raise ExportError(f"{where}: {exc}") from None
     return written
 
 
-def report_command(run_dir: str, out: TextIO, err: TextIO) -> int:
-    """`hpbench report RUNDIR`: regenerate every result file from run.sqlite."""
+def report_command(run_dir: str, out: TextIO, err: TextIO, pdf: bool = False) -> int:
+    """`hpbench report RUNDIR [--pdf]`: regenerate every result file from run.sqlite."""
     try:
-        written = export_run(Path(run_dir))
+        written = export_run(Path(run_dir), pdf=pdf)
     except ExportError as exc:
         print(f"hpbench report: {exc}", file=err)
         return EXIT_BAD_INPUT
@@ -100,6 +115,7 @@ def verify_command(run_dir: str, out: TextIO, err: TextIO, public_key: str | Non
         return EXIT_BAD_INPUT
     failures = [str(p) for p in check_sums(directory, RESULT_FILES)]
     failures += [f"{RESULT_NAME}: {p}" for p in _result_problems(directory / RESULT_NAME)]
+    failures += approval_problems(directory, RESULT_NAME)
     signed = ""
     if public_key is not None:
         try:

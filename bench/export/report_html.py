@@ -1,353 +1,636 @@
-"""`report.html`: the run for people — one self-contained, printable page.
+"""`report.html`: the run as an ISO/IEC 17025 (7.8.2) test report — one self-contained page.
 
-Everything is inline (CSS, SVG charts, no scripts, no fonts or images fetched), so the file
-opens the same from a USB stick in ten years and prints on A4. The numbers come from the result
-document (so the page and result.json cannot disagree); the time series from the run store.
+Jinja2 templates (`templates/`, one base layout and one partial per section) make the HTML;
+`charts.py` the inline SVG charts. Everything is inline (CSS, SVG, no scripts, no fonts or
+images fetched), so the file opens the same from a USB stick in ten years and prints on A4,
+with the report number and "Page x of y" on every page (`hpbench report --pdf`).
+
+The numbers come from the result document (so the page and result.json cannot disagree), the
+time series from the run store, the approval from approval.json: the same run gives the same
+bytes. Fields a newer result.json carries (uncertainty budgets, coverage, deviations, validity
+reasons) are shown when present; an older result.json gives a report without them.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from html import escape
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from bench.export import svg
+import jinja2
+from markupsafe import Markup
+
+from bench.export.approval import Approval, read_approval
 from bench.export.rundata import RunData
 from bench.metrology.capacity import heating_capacity
 from bench.run.points import AIR_T, HP_HEAT, POWER, WATER_FLOW, WATER_IN, WATER_OUT
 
+if TYPE_CHECKING:
+    from bench.export import charts
+
 REPORT_NAME = "report.html"
 AIR_SP = "climate_chamber.temperature_sp"
-CSS = """
-@page { size: A4; margin: 12mm; }
-* { box-sizing: border-box; }
-body { font: 13px/1.4 system-ui, "Segoe UI", Helvetica, Arial, sans-serif; color: #212529;
-       margin: 24px auto; max-width: 1000px; padding: 0 16px; background: #fff; }
-h1 { font-size: 22px; margin: 0 0 4px; }
-h2 { font-size: 16px; margin: 22px 0 8px; border-bottom: 2px solid #1f6fb4; padding-bottom: 2px;
-     break-after: avoid; }
-.sub { color: #495057; margin: 0 0 12px; }
-table { border-collapse: collapse; width: 100%; margin: 6px 0 10px; break-inside: avoid; }
-th, td { border: 1px solid #ced4da; padding: 3px 6px; text-align: left; vertical-align: top; }
-th { background: #e7f0f8; font-weight: 600; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.kv th { width: 28%; }
-.valid { color: #2b8a3e; font-weight: 600; }
-.invalid, .failed { color: #c92a2a; font-weight: 600; }
-.skipped, .not_run { color: #868e96; font-weight: 600; }
-.warn { background: #fff4e6; border: 1px solid #ffa94d; padding: 6px 10px; margin: 8px 0; }
-.sim { display: inline-block; background: #862e9c; color: #fff; padding: 1px 8px;
-       border-radius: 3px; font-size: 12px; margin-left: 8px; vertical-align: middle; }
-figure { margin: 8px 0 14px; break-inside: avoid; }
-figure svg { width: 100%; height: auto; display: block; border: 1px solid #dee2e6; }
-figcaption { color: #495057; font-size: 12px; margin-top: 2px; }
-footer { margin-top: 28px; color: #868e96; font-size: 11px; }
-@media print { body { margin: 0; max-width: none; } .noprint { display: none; } }
-"""
+ZOOM_CONTEXT = 0.25  # of a window's duration, shown before it in a point's zoom chart
+STANDARD_TITLES = {
+    "en14511": "EN 14511-3 air-to-water heat pumps, heating: rating conditions and test methods",
+    "en14825": "EN 14825 seasonal performance (SCOP) of air-to-water heat pumps, heating",
+}
 
 
 def report_html(data: RunData, doc: dict[str, Any]) -> str:
-    unit, run = doc["unit"], doc["run"]
-    title = f"{unit['make']} {unit['model']} #{unit['serial']}: {doc['plan']['name']}"
-    sim = '<span class="sim">simulated bench</span>' if run["simulated"] else ""
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{escape(title)}{sim}</h1>",
-        f'<p class="sub">run {escape(run["id"])} · {escape(run["first_frame"] or "")} to '
-        f"{escape(run['last_frame'] or '')} (UTC, bench time) · outcome "
-        f"<b>{escape(run['outcome'])}</b> · {_e(doc['plan']['standard'].upper())} · profile "
-        f"{escape(doc['profile']['name'])} {escape(doc['profile']['version'])}</p>",
-        *_warnings(doc),
-        "<h2>Unit and bench</h2>",
-        _unit_bench(doc),
-        "<h2>Instruments</h2>",
-        _instruments(doc),
-        "<h2>Points</h2>",
-        _points_table(doc),
-        _deviations_table(doc),
-        "<h2>Time series</h2>",
-        *_time_plots(data, doc),
-        "<h2>COP per point</h2>",
-        _cop_plot(doc),
-    ]
-    scop = doc.get("scop")
-    if scop:
-        parts += ["<h2>EN 14825 seasonal performance</h2>", *_scop(scop)]
-    parts += [
-        "<h2>Heat pump's own readings (comparison only, never used)</h2>",
-        _reported(doc),
-        f"<footer>{escape(doc['generator'])} · {escape(doc['format'])} "
-        f"{escape(doc['schema_version'])} · made from run.sqlite; result.json holds every "
-        "number unrounded, SHA256SUMS the digests of all result files.</footer>",
-        "</body></html>",
-    ]
-    return "\n".join(parts) + "\n"
+    approval = read_approval(data.run_dir)
+    return _environment().get_template("report.html.j2").render(**context(data, doc, approval))
 
 
-# -- helpers ---------------------------------------------------------------------------------
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("bench.export", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["n"] = number
+    env.filters["pm"] = plus_minus
+    env.filters["g"] = lambda v: "–" if v is None else f"{v:g}"
+    env.filters["css"] = css_string
+    env.filters["sig"] = significant
+    env.filters["accuracy"] = accuracy_words
+    env.filters["label"] = lambda v: str(v).replace("_", " ")
+    return env
 
 
-def _e(value: Any) -> str:
-    return escape("" if value is None else str(value))
+# -- formatting ------------------------------------------------------------------------------
 
 
-def _n(value: float | None, digits: int = 1) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+def number(value: Any, digits: int = 1) -> str:
+    """Fixed decimals, a thin space between thousands, "–" for no value, never "-0.0"."""
+    if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        return "–" if value is None else str(value)
+    if not math.isfinite(value):
         return "–"
     text = f"{value:,.{digits}f}".replace(",", " ")
-    return text[1:] if text.startswith("-") and not text.strip("-0. ") else text  # no "-0.00"
+    return text[1:] if text.startswith("-") and not text.strip("-0. ") else text
 
 
-def _pm(value: float | None, unc: dict[str, Any] | None, key: str, digits: int) -> str:
+def css_string(text: Any) -> Markup:
+    """A quoted CSS string (inside <style> HTML escapes are not decoded, CSS escapes are)."""
+    out = "".join(f"\\{ord(c):X} " if c in '\\"<>&' or ord(c) < 32 else c for c in str(text))
+    return Markup(f'"{out}"')
+
+
+def plus_minus(value: float | None, unc: dict[str, Any] | None, key: str, digits: int) -> str:
     if value is None:
         return "–"
-    if unc and unc.get("available"):
-        return f"{_n(value, digits)} ± {_n(unc[key]['U'], digits)}"
-    return _n(value, digits)
+    if unc and unc.get("available") and isinstance(unc.get(key), dict):
+        return f"{number(value, digits)} ± {number(unc[key]['U'], digits)}"
+    return number(value, digits)
 
 
-def _table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: set[int]) -> str:
-    out = ["<table><thead><tr>", *(f"<th>{escape(h)}</th>" for h in head), "</tr></thead><tbody>"]
-    for row in rows:
-        out.append("<tr>")
-        for i, cell in enumerate(row):
-            cls = ' class="n"' if i in numeric else ""
-            out.append(f"<td{cls}>{cell}</td>")
-        out.append("</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
+# -- the document ----------------------------------------------------------------------------
 
 
-def _kv(rows: Sequence[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><th>{escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
-    return f'<table class="kv"><tbody>{body}</tbody></table>'
+def report_number(doc: dict[str, Any], prefix: str) -> str:
+    """Unique per run and stable: prefix, the run's creation date, the run id."""
+    created = (doc["run"].get("created") or "")[:10].replace("-", "")
+    return f"{prefix}-{created}-{doc['run']['id']}"
 
 
-# -- sections --------------------------------------------------------------------------------
+def context(data: RunData, doc: dict[str, Any], approval: Approval | None) -> dict[str, Any]:
+    lab = data.settings.station.laboratory
+    unit, run, plan = doc["unit"], doc["run"], doc["plan"]
+    points = [_point(p) for p in doc["points"]]
+    scop = doc.get("scop")
+    from bench.export import charts  # matplotlib: only when a report is made, not for verify
+
+    capacity = frame_capacity(data)
+    return {
+        "doc": doc,
+        "title": "Test report",
+        "subject": f"{unit['make']} {unit['model']}, serial {unit['serial']}",
+        "number": report_number(doc, lab.report_prefix if lab else "HPB"),
+        "lab": lab,
+        "bench_lab": doc["bench"].get("lab", ""),
+        "customer": data.plan_doc.get("customer") if data.plan_doc else None,
+        "received": _received(data),
+        "tested": (_date(run.get("first_frame")), _date(run.get("last_frame"))),
+        "approval": approval,
+        "issued": approval.approved_utc[:10] if approval else None,
+        "standard_title": STANDARD_TITLES.get(plan["standard"], plan["standard"].upper()),
+        "edition": doc["profile"].get("standard_edition") or plan.get("standard_edition"),
+        "unverified": unverified_values(data, doc),
+        "decision_rule": doc.get("validity_rule") or None,
+        "findings": findings(doc, points, scop),
+        "points": points,
+        "k": doc["uncertainty_model"].get("k", 2.0),
+        "coverage": doc.get("coverage")
+        or coverage_statement(doc["uncertainty_model"].get("k", 2.0)),
+        "completeness": completeness(doc, points, scop),
+        "scop": scop,
+        "charts": _charts(data, doc, capacity),
+        "zooms": _zooms(data, doc, capacity),
+        "cop_chart": _cop_chart(doc),
+        "bins_chart": charts.bins_chart("EN 14825 bins", scop["bins"])
+        if scop and scop.get("bins")
+        else None,
+        "reported": [p for p in points if p["heat_pump_reported"]],
+        "extra": instrument_extras(doc),
+        "sensors": sensor_rows(doc),
+        "barometric": doc.get("barometric"),
+    }
 
 
-def _warnings(doc: dict[str, Any]) -> list[str]:
-    notes = []
-    if doc["run"]["simulated"]:
-        notes.append(
-            "This run was made on the simulated bench: it shows the bench working, it "
-            "does not rate a unit."
+ACCURACY_WORDS = {
+    # station accuracy keys (docs/result-files.md, "Uncertainty") as a reader says them
+    "temperature_k": "each temperature ±{} K",
+    "temperature_in_k": "inlet temperature ±{} K",
+    "temperature_out_k": "outlet temperature ±{} K",
+    "temperature_divisor": "temperature limits divided by {}",
+    "temperature_correlation": "correlation of the two sensors' errors r = {}",
+    "flow_pct": "flow ±{} % of reading",
+    "flow_divisor": "flow limit divided by {}",
+    "rho_cp_pct": "ρ·cp ±{} %",
+    "reading_pct": "power ±{} % of reading",
+    "range_pct": "±{} % of range",
+    "range_w": "range {} W",
+    "divisor": "limits divided by {}",
+    "humidity_pct": "humidity ±{} % RH",
+}
+
+
+def accuracy_words(accuracy: dict[str, float]) -> str:
+    """An instrument's accuracy in words and units; an unknown key as it is written."""
+    parts = [
+        ACCURACY_WORDS.get(key, f"{key.replace('_', ' ')} {{}}").format(f"{value:g}")
+        for key, value in accuracy.items()
+    ]
+    return ", ".join(parts) or "–"
+
+
+KNOWN_INSTRUMENT_KEYS = frozenset(
+    {
+        "role",
+        "driver",
+        "address",
+        "serial",
+        "calibration_due",
+        "calibration",
+        "accuracy",
+        "reported",
+        "serial_check",
+        "calibration_certificate",
+        "certificate",
+    }
+)
+
+
+def instrument_extras(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """What a newer result.json says of an instrument beyond today's fields (sensor
+    identities, ranges, certificates per channel): shown as it is, never dropped."""
+    return [
+        (i["role"], key, flat(value))
+        for i in doc["instruments"]
+        for key, value in i.items()
+        if key not in KNOWN_INSTRUMENT_KEYS and value not in (None, "", [], {})
+    ]
+
+
+SENSOR_FIELDS = (
+    "quantity",
+    "channel",
+    "instrument",
+    "serial",
+    "range",
+    "range_source",
+    "certificate",
+    "certificate_U",
+    "calibration_due",
+)
+
+
+def sensor_rows(doc: dict[str, Any]) -> list[dict[str, str]]:
+    """Per channel, the sensor that measured it (result.json 1.1 `points[].sensors`): one
+    row per distinct sensor and range, with the points it served."""
+    rows: dict[tuple[str, ...], dict[str, str]] = {}
+    for p in doc["points"]:
+        for sensor in p.get("sensors") or []:
+            if not isinstance(sensor, dict):
+                continue
+            cells = {
+                f: flat(sensor.get(f)) if sensor.get(f) is not None else "–" for f in SENSOR_FIELDS
+            }
+            if sensor.get("range") is not None and sensor.get("range_unit"):
+                cells["range"] = f"{cells['range']} {sensor['range_unit']}"
+            if sensor.get("certificate_U") is not None and sensor.get("certificate_k"):
+                cells["certificate_U"] += f" (k = {flat(sensor['certificate_k'])})"
+            key = tuple(cells.values())
+            row = rows.setdefault(key, {**cells, "points": ""})
+            row["points"] = f"{row['points']}, {p['id']}" if row["points"] else p["id"]
+    return list(rows.values())
+
+
+def flat(value: Any) -> str:
+    """A JSON value as one line of text: `key: value; …` for objects."""
+    if isinstance(value, dict):
+        return "; ".join(f"{str(k).replace('_', ' ')}: {flat(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return " | ".join(flat(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def coverage_statement(k: float) -> str:
+    return (
+        "The reported expanded uncertainty U is the combined standard uncertainty u multiplied "
+        f"by the coverage factor k = {k:g}, which for a normal distribution corresponds to a "
+        "coverage probability of approximately 95 %. It is stated with each result as value "
+        "± U, in the unit of the value."
+    )
+
+
+def _date(stamp: str | None) -> str:
+    return (stamp or "")[:10] or "–"
+
+
+def _received(data: RunData) -> str | None:
+    unit = data.plan_doc.get("unit") if data.plan_doc else None
+    value = unit.get("received") if isinstance(unit, dict) else None
+    return str(value) if value else None
+
+
+def _point(p: dict[str, Any]) -> dict[str, Any]:
+    """A point with the report's derived fields: a note and the budget rows."""
+    results = p.get("results") or {}
+    note = p.get("reason") or results.get("error", "")
+    out = {"validity": None, "transient_record": None, "sensors": [], **p}  # 1.1 fields
+    out["note"] = note
+    out["budgets"] = budgets(p.get("uncertainty"))
+    return out
+
+
+QUANTITY_TITLES = {
+    "capacity_w": ("capacity Φ", "W"),
+    "power_w": ("effective power input P", "W"),
+    "power_raw_w": ("measured power", "W"),
+    "cop": ("COP", ""),
+    "cop_raw": ("COP from measured power", ""),
+}
+
+
+def significant(value: Any, digits: int = 3) -> str:
+    """A budget figure: three significant digits, whole numbers from 1000 on."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return "–" if value is None else str(value)
+    if not math.isfinite(value):
+        return "–"
+    if value == 0:
+        return "0"
+    if abs(value) >= 1000:
+        return number(value, 0)
+    return f"{value:.{digits}g}"
+
+
+def _with_unit(value: Any, unit: Any) -> str:
+    text = significant(value)
+    return f"{text} {unit}" if unit and text != "–" else text
+
+
+def budgets(unc: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The uncertainty budgets of a point, one table per result quantity.
+
+    result.json 1.1 has `budget: {quantity: [{name, type, value, u, divisor, sensitivity,
+    contribution, source, …}]}`; 1.0 has `budget_<quantity>: {term: |c·u|}`. Both become rows
+    of display texts; `detailed` says whether there is more than name and contribution.
+    """
+    if not unc or not unc.get("available"):
+        return []
+    raw = unc.get("budget")
+    if isinstance(raw, dict):
+        sources = list(raw.items())
+    else:
+        sources = [
+            (k.removeprefix("budget_"), v) for k, v in unc.items() if k.startswith("budget_")
+        ]
+    tables = []
+    for quantity, terms in sources:
+        if isinstance(terms, dict):
+            items = [v if isinstance(v, dict) else {"contribution": v} for v in terms.values()]
+            items = [{"name": k, **v} for k, v in zip(terms, items, strict=True)]
+        elif isinstance(terms, list):
+            items = [t for t in terms if isinstance(t, dict)]
+        else:
+            continue
+        title, unit = QUANTITY_TITLES.get(quantity, (quantity.replace("_", " "), ""))
+        rows = [
+            {
+                "name": str(t.get("name", "–")),
+                "type": str(t.get("type", "")),
+                "value": _with_unit(t.get("value"), t.get("value_unit")),
+                "u": _with_unit(t.get("u"), t.get("u_unit")),
+                "divisor": significant(t.get("divisor")),
+                "sensitivity": _with_unit(t.get("sensitivity"), t.get("sensitivity_unit")),
+                "contribution": significant(t.get("contribution")),
+                "source": str(t.get("source", "")),
+            }
+            for t in items
+        ]
+        total = unc.get(quantity) if isinstance(unc.get(quantity), dict) else None
+        tables.append(
+            {
+                "quantity": quantity,
+                "title": title,
+                "unit": unit,
+                "rows": rows,
+                "total": total,
+                "detailed": any(len(t) > 2 for t in items),
+            }
+        )
+    return tables
+
+
+def unverified_values(data: RunData, doc: dict[str, Any]) -> list[dict[str, str]]:
+    """The profile's values tagged [U] (not verified against the standard): each one is a
+    deviation from the standard's method until the lab has checked it."""
+    listed = doc["profile"].get("unverified")
+    if isinstance(listed, list):
+        return [dict(v) for v in listed if isinstance(v, dict)]
+    profile = data.plan.profile if data.plan else None
+    if profile is None or (profile.name, profile.version) != (
+        doc["profile"]["name"],
+        doc["profile"]["version"],
+    ):
+        return []
+    out = []
+    for name, q in profile.quantities.items():
+        for which, limit in (("mean", q.mean), ("individual", q.individual)):
+            if limit.source.startswith("[U]"):
+                out.append(
+                    {
+                        "value": f"{name.replace('_', ' ')}, {which}",
+                        "setting": f"±{limit.limit:g} {q.unit}",
+                        "source": limit.source,
+                    }
+                )
+    for name, setting in profile.timing:
+        if setting.source.startswith("[U]"):
+            out.append(
+                {
+                    "value": name.replace("_", " "),
+                    "setting": f"{setting.value:g}",
+                    "source": setting.source,
+                }
+            )
+    return out
+
+
+def findings(
+    doc: dict[str, Any], points: list[dict[str, Any]], scop: dict[str, Any] | None
+) -> list[dict[str, str]]:
+    """The report's deviations section (ISO/IEC 17025 7.8.2.1 (g)): departures from the
+    method and facts a reader must know, each {kind, point, message, source}.
+
+    result.json 1.1 lists them (`deviations`); for 1.0 they are gathered here from the run.
+    """
+    notes: list[dict[str, str]] = []
+
+    def note(kind: str, message: str, point: str = "", source: str = "") -> None:
+        notes.append({"kind": kind, "point": point, "message": message, "source": source})
+
+    run = doc["run"]
+    if run["simulated"]:
+        note(
+            "simulated",
+            "Made on the simulated bench: it shows the bench working, it does not rate a unit.",
         )
     if not doc["uncertainty_model"]["available"]:
-        notes.append(f"Uncertainties not available: {doc['uncertainty_model']['reason']}")
-    if doc["plan"]["problem"]:
-        notes.append(doc["plan"]["problem"])
-    for w in doc["run"]["calibration_warnings"]:
-        notes.append(f"Calibration: {w}")
-    if doc["run"]["gaps"]:
-        notes.append(f"Frames missing (seq ranges): {doc['run']['gaps']}")
-    return [f'<div class="warn">{escape(n)}</div>' for n in notes]
-
-
-def _unit_bench(doc: dict[str, Any]) -> str:
-    u, b, p = doc["unit"], doc["bench"], doc["plan"]
-    rep = u["reported"]
-    pump = b["pump_correction"]
-    pump_text = (
-        f"{pump['mode']}, η {pump['efficiency']:g}, Δp {pump['dp_pa']:g} Pa" if pump else "off"
-    )
-    rows = [
-        ("unit", _e(f"{u['make']} {u['model']}, serial {u['serial']}, {u['refrigerant']}")),
-        (
-            "unit reports itself as",
-            _e(f"{rep['make']} {rep['model']} s/n {rep['serial']} fw {rep['firmware']}")
-            if rep
-            else "–",
-        ),
-        (
-            "plan",
-            _e(
-                f"{p['name']} ({p['standard']}"
-                + (
-                    f", {p['climate']} climate, {p['application']} temperature"
-                    if p["climate"]
-                    else ""
+        note("uncertainty", f"Uncertainties not available: {doc['uncertainty_model']['reason']}")
+    if doc["plan"].get("problem"):
+        note("plan", doc["plan"]["problem"])
+    listed = doc.get("deviations")
+    if isinstance(listed, list):
+        for item in listed:
+            if isinstance(item, dict):
+                note(
+                    str(item.get("kind", "")),
+                    str(item.get("message", "")),
+                    str(item.get("point") or ""),
+                    str(item.get("source") or ""),
                 )
-                + f"), operator {p['operator']}"
-            ),
-        ),
-        ("bench", _e(f"{b['name']}, {b['lab']}")),
-        (
-            "water side",
-            _e(
-                f"ρ at the flow meter ({b['flow_meter']}), "
-                f"{b['water_pressure_pa'] / 1e5:g} bar; cp at the mean temperature "
-                "(IAPWS-IF97)"
-            ),
-        ),
-        ("pump correction", _e(pump_text)),
-        ("nominal voltage", _e(f"{b['nominal_voltage_v']:g} V")),
-    ]
-    if u["pdesignh_kw"] is not None:
-        rows.append(
-            (
-                "design values",
-                _e(
-                    f"Pdesignh {u['pdesignh_kw']:g} kW, Tbiv "
-                    f"{u['tbiv_c']:g} °C, TOL {u['tol_c']:g} °C"
-                ),
-            )
+            else:
+                note("", str(item))
+        return notes
+    for w in run.get("calibration_warnings") or []:
+        note("calibration", w)
+    if run.get("gaps"):
+        note("sample_gap", f"Frames missing (sequence ranges): {run['gaps']}")
+    for p in points:
+        if p.get("transient"):
+            res = p.get("results") or {}
+            text = f"transient (defrost) test, {p.get('defrosts', 0)} defrost(s)"
+            if res.get("cycles") is not None:
+                text += f", {res['cycles']} cycle(s) used"
+            if p.get("window"):
+                text += f", window {number(p['window']['duration_s'] / 60, 0)} min"
+            note("transient", text, p["id"])
+    if scop and scop.get("aux_tags"):
+        for key, tag in scop["aux_tags"].items():
+            if tag.startswith("[U]"):
+                note(
+                    "fallback",
+                    f"{key.upper()} {scop['aux_w'][key]:g} W not measured on this "
+                    "unit: a declared value is used",
+                    source=tag,
+                )
+    return notes
+
+
+def completeness(
+    doc: dict[str, Any], points: list[dict[str, Any]], scop: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Whether every point gave a valid result and, for EN 14825, whether the SCOP rests on a
+    complete set: said on the first page. result.json 1.1 states it (`completeness`)."""
+    given = doc.get("completeness")
+    if isinstance(given, dict) and "complete" in given:
+        missing = [
+            {"id": m.get("point", "?"), "status": m.get("status", ""), "note": m.get("reason", "")}
+            for m in given.get("missing") or []
+            if isinstance(m, dict)
+        ]
+        total = given.get("points_total", len(points))
+        valid = given.get("points_valid", total - len(missing))
+    else:
+        missing = [
+            {"id": p["id"], "status": p["status"], "note": p["note"]}
+            for p in points
+            if p["status"] != "valid"
+        ]
+        total, valid = len(points), len(points) - len(missing)
+    scop_complete = None
+    roles: list[str] = []
+    if scop is not None:
+        scop_complete = (
+            bool(scop.get("complete")) and not scop.get("error") and scop.get("scop") is not None
         )
-    return _kv(rows)
+        roles = list(scop.get("missing_roles") or [])
+    return {
+        "all_valid": not missing,
+        "missing": missing,
+        "total": total,
+        "valid": valid,
+        "scop_complete": scop_complete,
+        "missing_roles": roles,
+    }
 
 
-def _instruments(doc: dict[str, Any]) -> str:
-    rows = []
-    for i in doc["instruments"]:
-        rep = i["reported"]
-        ident = f"{rep['make']} {rep['model']}" if rep else "–"
-        acc = ", ".join(f"{k} {v:g}" for k, v in i["accuracy"].items()) or "–"
-        due = i["calibration_due"] or "–"
-        cls = "invalid" if i["calibration"] == "overdue" else ""
-        rows.append(
-            [
-                _e(i["role"]),
-                _e(ident),
-                _e(i["serial"] or "–") + (f" <small>({_e(i['serial_check'])})</small>"),
-                f'<span class="{cls}">{_e(due)} ({_e(i["calibration"])})</span>',
-                _e(acc),
-            ]
-        )
-    return _table(["role", "make and model", "serial", "calibration due", "accuracy"], rows, set())
+# -- charts ----------------------------------------------------------------------------------
 
 
-def _points_table(doc: dict[str, Any]) -> str:
-    rows = []
-    for p in doc["points"]:
-        s, m, r, u = p["set"], p["measured"] or {}, p["results"] or {}, p["uncertainty"]
-        note = p["reason"] or r.get("error", "")
-        if p["transient"]:
-            note = f"transient, {p['defrosts']} defrost(s); " + note
-        rows.append(
-            [
-                _e(p["id"]),
-                f'<span class="{p["status"]}">{_e(p["status"])}</span>',
-                f"{_n(s['air_dry_bulb_c'])} / {_n(s['air_wet_bulb_c'])}",
-                f"{_n(m.get('air_dry_bulb_c'), 2)} / {_n(m.get('air_wet_bulb_c'), 2)}",
-                f"{_n(s['water_outlet_c'])} / {_n(m.get('water_outlet_c'), 2)}",
-                f"{_n(m.get('water_inlet_c'), 2)}",
-                _n(m.get("water_flow_m3h"), 3),
-                _pm(r.get("capacity_w"), u, "capacity_w", 0),
-                _pm(r.get("power_w"), u, "power_w", 0),
-                _pm(r.get("cop"), u, "cop", 2),
-                _e(note.strip("; ")),
-            ]
-        )
-    head = [
-        "point",
-        "status",
-        "air set °C db/wb",
-        "air meas. °C db/wb",
-        "outlet set/meas. °C",
-        "inlet °C",
-        "flow m³/h",
-        "capacity W",
-        "power W",
-        "COP",
-        "note",
-    ]
-    k = doc["uncertainty_model"]["k"]
-    caption = (
-        f'<p class="sub">± is the expanded uncertainty U (k = {k:g}). Capacity from the '
-        "bench's water-side sensors; power is the effective power input.</p>"
-    )
-    return _table(head, rows, {2, 3, 4, 5, 6, 7, 8, 9}) + caption
+def _column(data: RunData, channel: str) -> list[float | None]:
+    return data.series.values.get(channel) or [None] * len(data.series.t)
 
 
-def _deviations_table(doc: dict[str, Any]) -> str:
-    names = sorted({q for p in doc["points"] for q in p["deviations"]})
-    if not names:
-        return ""
-    rows = []
-    for p in doc["points"]:
-        if not p["deviations"]:
-            continue
-        row = [_e(p["id"])]
-        for q in names:
-            d = p["deviations"].get(q)
-            if d is None:
-                row.append("–")
-                continue
-            mark = "" if d["ok"] else ' class="invalid"'
-            row.append(
-                f"<span{mark}>{_n(d['mean_deviation'], 2)} / {_n(d['max_individual_deviation'], 2)}"
-                f"</span><br><small>(±{d['mean_limit']:g} / ±{d['individual_limit']:g} "
-                f"{_e(d['unit'])})</small>"
-            )
-        rows.append(row)
-    head = ["point", *(q.replace("_", " ") for q in names)]
-    return (
-        '<p class="sub">Deviations from the set values: mean of the period / largest single '
-        "reading, against (mean / individual limit) of the profile.</p>"
-        + _table(head, rows, set(range(1, len(names) + 1)))
-    )
+def _charts(
+    data: RunData, doc: dict[str, Any], capacity: list[float | None]
+) -> list[dict[str, str]]:
+    from bench.export import charts
 
-
-def _time_plots(data: RunData, doc: dict[str, Any]) -> list[str]:
     series = data.series
     if not series.t:
-        return ["<p>No frames.</p>"]
-    t0 = series.t[0]
-    hours = [(t - t0) / 3600.0 for t in series.t]
+        return []
+    t = series.t
     bands = []
     for p in doc["points"]:
         if p["first_seq"] is None:
             continue
         rows = series.span(p["first_seq"], p["last_seq"])
         if rows:
-            bands.append(svg.Band(hours[rows.start], hours[rows.stop - 1], p["id"]))
-
-    def col(channel: str) -> list[float | None]:
-        return series.values.get(channel) or [None] * len(hours)
-
-    air = svg.time_chart(
-        "Air temperature",
+            bands.append(charts.Band(t[rows.start], t[rows.stop - 1], p["id"]))
+    P = charts.PALETTE
+    temperatures = charts.time_chart(
+        "Air and water temperatures",
         [
-            svg.Line("chamber air dry bulb", hours, col(AIR_T), svg.PALETTE[0]),
-            svg.Line("set point", hours, col(AIR_SP), svg.PALETTE[5], dashed=True),
-        ],
-        y_label="°C",
-        bands=bands,
-    )
-    water = svg.time_chart(
-        "Water temperatures",
-        [
-            svg.Line("inlet", hours, col(WATER_IN), svg.PALETTE[0]),
-            svg.Line("outlet", hours, col(WATER_OUT), svg.PALETTE[1]),
-        ],
-        y_label="°C",
-        bands=bands,
-    )
-    power = svg.time_chart(
-        "Capacity and power",
-        [
-            svg.Line("capacity (bench sensors)", hours, frame_capacity(data), svg.PALETTE[1]),
-            svg.Line("electrical power", hours, col(POWER), svg.PALETTE[0]),
-            svg.Line(
-                "heat pump's own heat output", hours, col(HP_HEAT), svg.PALETTE[5], dashed=True
+            charts.Panel(
+                "air, °C",
+                [
+                    charts.Line("chamber air dry bulb", t, _column(data, AIR_T), P[0]),
+                    charts.Line("set point", t, _column(data, AIR_SP), P[5], dashed=True),
+                ],
+            ),
+            charts.Panel(
+                "water, °C",
+                [
+                    charts.Line("inlet", t, _column(data, WATER_IN), P[0]),
+                    charts.Line("outlet", t, _column(data, WATER_OUT), P[1]),
+                ],
             ),
         ],
-        y_label="W",
-        bands=bands,
+        bands,
     )
-    caption = "Shaded: the collection window of each point (the data its results come from)."
+    power = charts.time_chart(
+        "Capacity and power",
+        [
+            charts.Panel(
+                "power, W",
+                [
+                    charts.Line("capacity (bench sensors)", t, capacity, P[1]),
+                    charts.Line("electrical power", t, _column(data, POWER), P[0]),
+                    charts.Line(
+                        "heat pump's own heat output", t, _column(data, HP_HEAT), P[5], dashed=True
+                    ),
+                ],
+            )
+        ],
+        bands,
+        height_in=2.8,
+    )
+    shaded = "Shaded: the collection window of each point (the data its results come from)."
     return [
-        f"<figure>{air}<figcaption>Chamber air dry bulb and its set point. {caption}"
-        "</figcaption></figure>",
-        f"<figure>{water}<figcaption>Water inlet and outlet at the bench's sensors. {caption}"
-        "</figcaption></figure>",
-        f"<figure>{power}<figcaption>Capacity qV·ρ·cp·ΔT from the bench's sensors, power from "
-        f"the power analyser. {caption}</figcaption></figure>",
+        {
+            "svg": temperatures,
+            "caption": "Chamber air dry bulb and its set point; water inlet and outlet at the "
+            f"bench's sensors. {shaded}",
+        },
+        {
+            "svg": power,
+            "caption": "Capacity qV·ρ·cp·ΔT from the bench's sensors, power from the power "
+            f"analyser, and the unit's own figure for comparison. {shaded}",
+        },
     ]
+
+
+def _limits(p: dict[str, Any], name: str) -> list[charts.Limits]:
+    from bench.export import charts
+
+    d = (p.get("deviations") or {}).get(name)
+    if not d:
+        return []
+    half = d["individual_limit"]
+    if d["unit"] == "%":
+        half = abs(d["set_value"]) * half / 100.0
+    return [charts.Limits(d["set_value"], half)]
+
+
+def _zooms(
+    data: RunData, doc: dict[str, Any], capacity: list[float | None]
+) -> list[dict[str, Any]]:
+    """A chart per point of its collection window (and a quarter of it before), with the set
+    values and the profile's individual limits."""
+    from bench.export import charts
+
+    series = data.series
+    out = []
+    P = charts.PALETTE
+    for p in doc["points"]:
+        if p["first_seq"] is None:
+            continue
+        rows = series.span(p["first_seq"], p["last_seq"])
+        if not rows:
+            continue
+        t0, t1 = series.t[rows.start], series.t[rows.stop - 1]
+        lo = t0 - ZOOM_CONTEXT * (t1 - t0)
+        start = next(i for i, t in enumerate(series.t) if t >= lo)
+        view = range(start, rows.stop)
+        t = series.t[view.start : view.stop]
+
+        def col(values: list[float | None], view: range = view) -> list[float | None]:
+            return values[view.start : view.stop]
+
+        panels = [
+            charts.Panel(
+                "air, °C",
+                [charts.Line("air dry bulb", t, col(_column(data, AIR_T)), P[0])],
+                _limits(p, "air_dry_bulb"),
+            ),
+            charts.Panel(
+                "outlet, °C",
+                [charts.Line("water outlet", t, col(_column(data, WATER_OUT)), P[1])],
+                _limits(p, "water_outlet"),
+            ),
+            charts.Panel(
+                "inlet, °C",
+                [charts.Line("water inlet", t, col(_column(data, WATER_IN)), P[0])],
+                _limits(p, "water_inlet"),
+            ),
+            charts.Panel(
+                "power, W",
+                [
+                    charts.Line("capacity", t, col(capacity), P[1]),
+                    charts.Line("electrical power", t, col(_column(data, POWER)), P[0]),
+                ],
+            ),
+        ]
+        title = f"Point {p['id']}: collection window"
+        out.append(
+            {
+                "id": p["id"],
+                "status": p["status"],
+                "svg": charts.zoom_chart(title, panels, charts.Band(t0, t1)),
+            }
+        )
+    return out
 
 
 def frame_capacity(data: RunData) -> list[float | None]:
@@ -370,157 +653,18 @@ def frame_capacity(data: RunData) -> list[float | None]:
     return out
 
 
-def _cop_plot(doc: dict[str, Any]) -> str:
+def _cop_chart(doc: dict[str, Any]) -> str | None:
+    from bench.export import charts
+
     shown = [p for p in doc["points"] if p["results"] and "cop" in p["results"]]
     if not shown:
-        return "<p>No point has a COP.</p>"
-    cats = [p["id"] for p in shown]
-    values = [p["results"]["cop"] for p in shown]
+        return None
     errors = [
-        p["uncertainty"]["cop"]["U"] if p["uncertainty"] and p["uncertainty"]["available"] else None
+        p["uncertainty"]["cop"]["U"]
+        if p["uncertainty"] and p["uncertainty"].get("available")
+        else None
         for p in shown
     ]
-    chart = svg.bar_chart(
-        "COP per point",
-        cats,
-        [svg.Bars("COP", values, errors, svg.PALETTE[2])],
-        y_label="COP",
+    return charts.cop_chart(
+        "COP per point", [p["id"] for p in shown], [p["results"]["cop"] for p in shown], errors
     )
-    return (
-        f"<figure>{chart}<figcaption>COP of each point with a result; the error bar is the "
-        "expanded uncertainty U where the station's accuracies allow one.</figcaption></figure>"
-    )
-
-
-def _scop(scop: dict[str, Any]) -> list[str]:
-    if "climate" not in scop:
-        return [f'<div class="warn">No SCOP: {escape(scop["error"])}</div>']
-    out = []
-    if scop["error"]:
-        out.append(f'<div class="warn">No SCOP: {escape(scop["error"])}</div>')
-    if not scop["complete"]:
-        out.append(
-            f'<div class="warn">Points missing for roles {", ".join(scop["missing_roles"])}: '
-            "the SCOP is interpolated without them.</div>"
-        )
-    aux = scop["aux_w"]
-    out.append(
-        _kv(
-            [
-                ("SCOP", f"<b>{_n(scop['scop'], 2)}</b>"),
-                ("SCOPon / SCOPnet", f"{_n(scop['scop_on'], 2)} / {_n(scop['scop_net'], 2)}"),
-                ("ηs,h", f"{_n(scop['eta_s_percent'], 0)} % (CC {scop['cc']:g})"),
-                ("QH / QHE", f"{_n(scop['qh_kwh'], 0)} / {_n(scop['qhe_kwh'], 0)} kWh per year"),
-                ("climate, Pdesignh", _e(f"{scop['climate']}, {scop['pdesignh_kw']:g} kW")),
-                ("Tbiv / TOL", _e(f"{scop['tbiv_c']:g} / {scop['tol_c']:g} °C")),
-                ("Cdh", _e(f"{scop['cdh']:g} ({scop['cdh_source']})")),
-                (
-                    "POFF / PTO / PSB / PCK",
-                    _e(
-                        f"{aux['poff']:g} / {aux['pto']:g} / {aux['psb']:g} / {aux['pck']:g} W "
-                        f"({scop['aux_source']})"
-                    ),
-                ),
-            ]
-        )
-    )
-    used = [
-        [
-            _e(u["point"]),
-            _e(u["role"] or "–"),
-            _n(u["tj_c"], 0),
-            _n(u["pdh_kw"], 2),
-            _n(u["cop"], 2),
-        ]
-        for u in scop["points_used"]
-    ]
-    out.append(_table(["point", "role", "Tj °C", "Pdh kW", "COPd"], used, {2, 3, 4}))
-    if scop["points_left_out"]:
-        left = "; ".join(f"{x['point']}: {x['reason']}" for x in scop["points_left_out"])
-        out.append(f'<p class="sub">Not used: {escape(left)}</p>')
-    if scop["bins"]:
-        cats = [f"{b['tj_c']:g}" for b in scop["bins"]]
-        chart = svg.bar_chart(
-            "EN 14825 bins",
-            cats,
-            [
-                svg.Bars(
-                    "heat load Ph, kW", [b["ph_kw"] for b in scop["bins"]], [], svg.PALETTE[0]
-                ),
-                svg.Bars(
-                    "capacity Pdh (measured, interpolated), kW",
-                    [b["pdh_kw"] for b in scop["bins"]],
-                    [],
-                    svg.PALETTE[1],
-                ),
-            ],
-            y_label="kW",
-            line=svg.Line(
-                "COPbin",
-                list(range(len(cats))),
-                [b["cop_bin"] for b in scop["bins"]],
-                svg.PALETTE[2],
-            ),
-            line_label="COPbin",
-        )
-        out.append(
-            f"<figure>{chart}<figcaption>Per outdoor temperature bin Tj (°C): the building's "
-            "heat load, the unit's capacity interpolated from the measured points, and COPbin "
-            "(cycling loss applied).</figcaption></figure>"
-        )
-        rows = [
-            [
-                _n(b["tj_c"], 0),
-                _n(b["hours"], 0),
-                _n(b["ph_kw"], 2),
-                _n(b["pdh_kw"], 2),
-                _n(b["cr"], 3),
-                _n(b["cop_bin"], 2),
-                _n(b["elbu_kw"], 2),
-            ]
-            for b in scop["bins"]
-        ]
-        out.append(
-            _table(
-                ["Tj °C", "hj h", "Ph kW", "Pdh kW", "CR", "COPbin", "elbu kW"], rows, set(range(7))
-            )
-        )
-    return out
-
-
-def _reported(doc: dict[str, Any]) -> str:
-    rows = []
-    for p in doc["points"]:
-        rep, r = p["heat_pump_reported"], p["results"] or {}
-        if not rep:
-            continue
-        bench_cap = r.get("capacity_w")
-        own = rep["heat_output_w"]
-        diff = (
-            f"{100.0 * (own - bench_cap) / bench_cap:+.1f} %"
-            if own is not None and bench_cap
-            else "–"
-        )
-        rows.append(
-            [
-                _e(p["id"]),
-                _n(bench_cap, 0),
-                _n(own, 0),
-                diff,
-                _n(rep["electrical_power_w"], 0),
-                _n(rep["cop"], 2),
-                _n(rep["supply_temp_c"], 1),
-                _n(rep["return_temp_c"], 1),
-            ]
-        )
-    head = [
-        "point",
-        "capacity (bench) W",
-        "heat output (unit) W",
-        "difference",
-        "power (unit's meter) W",
-        "COP (unit)",
-        "supply °C",
-        "return °C",
-    ]
-    return _table(head, rows, set(range(1, 8)))

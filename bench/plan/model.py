@@ -11,6 +11,7 @@ them is a typo or an impossible set point, so the plan is refused before a night
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Annotated, Literal
 
@@ -200,6 +201,14 @@ class Unit(_Strict):
     pdesignh_kw: Annotated[Number, _between(0.5, 500, "kW", "the design-load range")] | None = None
     tbiv_c: Annotated[Number, _between(-30, 16, "°C", "the range")] | None = None
     tol_c: Annotated[Number, _between(-30, 16, "°C", "the range")] | None = None
+    received: dt.date | None = None  # when the lab received the unit (the test report's date)
+
+
+class Customer(_Strict):
+    """Who the test is for, as the test report names them."""
+
+    name: str = Field(min_length=1)
+    address: str = ""
 
 
 class PlanFile(_Strict):
@@ -214,6 +223,7 @@ class PlanFile(_Strict):
     application: Literal["low", "medium"] | None = Field(None, validate_default=True)
     operator: str = Field(min_length=1)
     unit: Unit
+    customer: Customer | None = None
     extends: str | None = Field(None, min_length=1, max_length=255)
     only: list[PointId] | None = Field(None, validate_default=True)
     defaults: Defaults = Defaults()

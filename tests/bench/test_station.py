@@ -128,3 +128,16 @@ def test_build_instruments_makes_one_driver_per_role():
     built = build_instruments(station, endpoints)
     assert {role: type(inst).role for role, inst in built.items()} == {r: r for r in ROLES}
     assert built["heat_pump"].address == "tcp://127.0.0.1:2"
+
+
+def test_laboratory_table_for_the_test_report_and_its_mistakes_by_line():
+    lab = '\n[laboratory]\nname = "Prüflabor Nord"\naddress = "Am Prüfstand 3, Kiel"\n'
+    station = parse_station(GOOD + lab, "lab.toml")
+    assert station.laboratory.name == "Prüflabor Nord"
+    assert station.laboratory.report_prefix == "HPB" and station.laboratory.location == ""
+    line = (GOOD + lab).count("\n") + 1
+    with pytest.raises(StationError) as err:
+        parse_station(GOOD + lab + 'report_prefix = "no spaces"\n', "lab.toml")
+    assert f"lab.toml:{line}: laboratory.report_prefix: String should match pattern" in str(
+        err.value
+    )

@@ -1,6 +1,6 @@
 """report.html rendered by a real browser: headless Chromium (Debian `chromium`) takes a
 screenshot, and the PNG is checked to be a real page: right size, mostly not blank, with the
-report's own colours (the collection-window shading and the chart lines) on it.
+report's own colours (table headers, statement boxes) on it.
 
 The PNG is decoded here with zlib and struct alone (no imaging library in the project).
 """
@@ -18,7 +18,6 @@ import pytest
 from bench.export.report_html import report_html
 from bench.export.result import build_result
 from bench.export.rundata import load_run
-from bench.export.svg import BAND_FILL, PALETTE
 
 WIDTH, HEIGHT = 1200, 1600
 BROWSERS = ("chromium", "chromium-browser")
@@ -138,8 +137,8 @@ def test_the_report_renders_as_a_real_page_in_headless_chromium(which, request, 
     not_white = sum(1 for row in rows for i in range(0, len(row), bpp) if row[i : i + 3] != white)
     share = not_white / (width * height)
     assert 0.03 < share < 0.9, f"{share:.1%} of the page is not white: blank or broken"
-    # the page's own colours: table headers, the collection-window shading of the first
-    # chart, and its line, so the tables were styled and the inline SVG was drawn
+    # the page's own colours on its first screen: table headers and the statement boxes
+    # (results relate only to the item tested), so the stylesheet was applied; the charts are
+    # checked on the printed pages (test_report_pdf.py)
     assert count_near(rows, bpp, rgb("#e7f0f8"), 6) > 5000, "no styled table headers"
-    assert count_near(rows, bpp, rgb(BAND_FILL), 6) > 2000, "no collection windows drawn"
-    assert count_near(rows, bpp, rgb(PALETTE[0]), 60) > 300, "no chart line drawn"
+    assert count_near(rows, bpp, rgb("#f1f7fd"), 4) > 5000, "no statement boxes"

@@ -230,3 +230,18 @@ def test_en14825_part_loads_of_standards_md():
     plan = load_plan(PLANS / "en14825_average_low_temp.yaml")
     loads = {p.id: 100 * (p.air_dry_bulb_c - 16) / (-10 - 16) for p in plan.points}
     assert [round(loads[i], 1) for i in "ABCD"] == [88.5, 53.8, 34.6, 15.4]
+
+
+def test_customer_and_date_received_for_the_test_report():
+    plan = parse_plan(
+        HEAD.replace("refrigerant: R290}", "refrigerant: R290, received: 2026-11-20}")
+        + "customer: {name: ACME Wärme AG, address: Berlin}\n"
+        + "points:\n  - id: A7W35\n    air: {dry_bulb_c: 7, wet_bulb_c: 6}\n"
+        + "    water: {outlet_c: 35, delta_t_k: 5}\n",
+        "t.yaml",
+    )
+    assert plan.points[0].id == "A7W35"
+    with pytest.raises(PlanError, match=r"t.yaml:5: unit.received: Input should be a valid date"):
+        parse_plan(
+            HEAD.replace("refrigerant: R290}", "refrigerant: R290, received: soon}"), "t.yaml"
+        )
