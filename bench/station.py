@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bench.interlocks import Interlock
+from bench.permissives import Permissives
 from bench.telemetry.config import TelemetrySettings
 from bench.tomlpos import shown_key, toml_line, validation_messages
 from instruments import registry
@@ -134,6 +135,7 @@ class Station(_Strict):
     telemetry: TelemetrySettings | None = None  # MQTT publishing (bench/telemetry)
     signing: Signing | None = None  # tamper evidence beyond SHA256SUMS (bench/export/signing)
     limits: BenchLimits = Field(default_factory=BenchLimits)
+    permissives: Permissives = Field(default_factory=Permissives)  # before the unit starts
 
     @model_validator(mode="after")
     def _interlock_roles(self) -> Station:

@@ -20,15 +20,16 @@ from instruments.clock import Clock
 
 DEADLINE_SHARE = 0.8  # of the period (in wall time) that a frame waits for slow instruments
 MIN_DEADLINE_S = 0.05  # wall seconds; at high time-warp a period is only milliseconds long
-BACKOFF_MAX_S = 30.0  # bench seconds between attempts at a dead instrument, at most
+BACKOFF_MAX_PERIODS = 2  # between attempts at a dead instrument, at most: a link that
+# comes back is read again within two periods (issue 11: a 30 s cap left it unread for 35 s)
 
 
 @dataclass
 class InstrumentPoller:
     """The read in flight, the last values and the health of one instrument.
 
-    After a failure the instrument is asked again with a growing back-off (one period, two,
-    four... up to `BACKOFF_MAX_S`), so a dead link is retried without hammering it; the
+    After a failure the instrument is asked again with a growing back-off (one period, then
+    two: `BACKOFF_MAX_PERIODS`), so a dead link is retried without hammering it; the
     driver reconnects on the next read by itself.
     """
 
@@ -65,7 +66,7 @@ class InstrumentPoller:
                 messages.append(f"{self.role} read failed: {detail}")
             self.error = detail
             self.failures += 1
-            self.retry_at = now + min(period_s * 2 ** (self.failures - 1), BACKOFF_MAX_S)
+            self.retry_at = now + period_s * min(self.failures, BACKOFF_MAX_PERIODS)
         reason = self.error or "no answer within the acquisition period"
         stale = {name: r.stale(reason) for name, r in self.last.items()}
         for name, unit in self.instrument.channels().items():

@@ -129,9 +129,11 @@ def _run_on_bench(
     points = [{"id": r.point_id, **(r.record or {}), "status": r.status} for r in rows]
     console.print(results_table(points))
     console.print(f"outcome: {phase}", markup=False)
+    if engine.unsafe:
+        print(f"hpbench run: UNSAFE: {engine.unsafe}; check the unit", file=sys.stderr)
     _export(prepared.run_dir)
     print(prepared.run_dir, flush=True)
-    return exit_code(phase, [p["status"] for p in points])
+    return exit_code(phase, [p["status"] for p in points], unsafe=engine.unsafe)
 
 
 def _export(run_dir: Path) -> None:

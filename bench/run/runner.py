@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from instruments.sim.bench import SimBenchThread
 
 EXIT_OK, EXIT_POINTS_FAILED, EXIT_BAD_INPUT, EXIT_ABORTED = 0, 1, 2, 3
+EXIT_UNSAFE = 4  # the bench's safe state could not be confirmed: see decision 0110
 FINISHED_STATUSES = {"valid", "invalid", "failed", "skipped"}
 
 
@@ -265,12 +266,16 @@ def make_engine(prepared: Prepared, instruments: dict[str, Any], clock: Clock) -
         interlocks=station.all_interlocks(),
         safe=station.safe_state,
         final=station.final_state,
+        permissives=station.permissives,
     )
 
 
-def exit_code(phase: Phase, statuses: list[str]) -> int:
+def exit_code(phase: Phase, statuses: list[str], *, unsafe: str | None = None) -> int:
     """0 completed, 1 completed with failed / invalid / skipped points, 3 aborted, failed or
-    stopped by a signal (resumable)."""
+    stopped by a signal (resumable), 4 the bench's safe state was not confirmed (whatever
+    else happened: someone must go and look at the unit)."""
+    if unsafe:
+        return EXIT_UNSAFE
     if phase != Phase.DONE:
         return EXIT_ABORTED
     if any(s != "valid" for s in statuses):
@@ -278,7 +283,9 @@ def exit_code(phase: Phase, statuses: list[str]) -> int:
     return EXIT_OK
 
 
-def outcome_name(phase: Phase) -> str:
+def outcome_name(phase: Phase, unsafe: str | None = None) -> str:
+    if unsafe:
+        return "unsafe"
     return {Phase.DONE: "done", Phase.ABORTED: "aborted", Phase.FAILED: "failed"}.get(
         phase, "interrupted"
     )
@@ -300,7 +307,9 @@ async def run_engine(engine: Engine, prepared: Prepared, stop: asyncio.Event) ->
     if task.done() and not task.cancelled() and task.exception() is not None:
         raise task.exception()  # type: ignore[misc]
     assert prepared.store is not None
-    prepared.store.put_meta("outcome", outcome_name(phase))
+    prepared.store.put_meta("outcome", outcome_name(phase, engine.unsafe))
+    if engine.unsafe:
+        prepared.store.put_meta("unsafe", engine.unsafe)
     await prepared.store.flush()
     return phase
 

@@ -518,6 +518,23 @@ class ModbusMapInstrument:
             )
         await self.client.write(cmd.channel, value)
 
+    async def read_command(self, command: str) -> Reading:
+        """What the device now holds in the register behind `command` (the read-back that
+        confirms a command, e.g. the unit's on/off register after switching it off)."""
+        cmd = self.regmap.commands.get(command)
+        if cmd is None:
+            raise WriteRefused(
+                f"register map {self.regmap.path} has no {command!r} command",
+                instrument=self.name,
+                address=self.address,
+            )
+        return await self.client.read_value(cmd.channel)
+
+    def command_value(self, command: str, on: bool) -> float | None:
+        """The value `_switch(command, on)` writes (None: the map has no such command)."""
+        cmd = self.regmap.commands.get(command)
+        return None if cmd is None else (cmd.on if on else cmd.off)
+
     async def _switch(self, command: str, on: bool) -> None:
         cmd = self.regmap.commands.get(command)
         value = None if cmd is None else (cmd.on if on else cmd.off)
