@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
-from bench.connect import ConnectFailed
+from bench.connect import ConnectFailed, bench_answers
 from bench.export import ExportError, export_run
 from bench.export.commands import ResultInvalid
 from bench.liblog import library_logs_to_file
@@ -79,7 +79,8 @@ def run_command(args: argparse.Namespace, run: Runner) -> int:
     except ConnectFailed as exc:
         for line in str(exc).splitlines():
             print(f"hpbench run: cannot reach {line}", file=sys.stderr)
-        print(prepared.run_dir)
+        if prepared.run_dir.exists():  # a resumed run's directory; a new run has none yet
+            print(prepared.run_dir)
         return EXIT_BAD_INPUT
 
 
@@ -94,6 +95,7 @@ def _run_on_bench(
     clock = clock_for(prepared)
     sims: list[SimBenchThread] = []
     with bench_instruments(prepared, clock, sims.append) as instruments:
+        run(lambda stop: bench_answers(instruments))  # ConnectFailed before any run directory
         library_logs_to_file(prepared.run_dir / "hpbench.log")
         channels = channels_of(instruments)
         check_interlock_channels(prepared.station, channels)

@@ -493,10 +493,14 @@ class ModbusMapInstrument:
 
     async def identify(self) -> Identity:
         """Make and model from the map; serial and firmware from the registers the map's
-        `[identity]` names, or "" when it names none (or the device reports them unavailable)."""
+        `[identity]` names, or "" when it names none (or the device reports them unavailable).
+        Always one exchange at least, so a device that accepts connections but never answers
+        is found here, not at the first command."""
         found = {"serial": "", "firmware": ""}
         for key, channel in self.regmap.identity.items():
             found[key] = _identity_text(await self.client.read_value(channel))
+        if not self.regmap.identity:  # connected means answered: read a known register
+            await self.client.read_value(next(r.name for r in self.regmap.registers if r.poll))
         return Identity(self.regmap.make, self.regmap.model, found["serial"], found["firmware"])
 
     def channels(self) -> dict[str, str]:
