@@ -89,6 +89,9 @@ class StationInfo(_Strict):
     watchdog_s: float = Field(default=60.0, gt=0)
     # a results disk with less free space than this is refused before a run starts
     min_free_mb: float = Field(default=50.0, ge=0)
+    # a value interlock trips on this many frames in a row (one flipped bit is not an alarm),
+    # unless it is declared `immediate`
+    interlock_frames: int = Field(default=2, ge=1, le=10)
     pump_correction: PumpCorrection | None = None
 
 
@@ -136,6 +139,8 @@ class Station(_Strict):
     signing: Signing | None = None  # tamper evidence beyond SHA256SUMS (bench/export/signing)
     limits: BenchLimits = Field(default_factory=BenchLimits)
     permissives: Permissives = Field(default_factory=Permissives)  # before the unit starts
+    # "role.channel" = [low, high]: narrows what a driver accepts as a plausible reading
+    plausibility: dict[str, tuple[float, float]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _interlock_roles(self) -> Station:

@@ -75,10 +75,12 @@ class Engine:
         safe: BenchState | None = None,
         final: BenchState | None = None,
         permissives: Permissives | None = None,
+        plausible: dict[str, tuple[float, float]] | None = None,
+        interlock_frames: int = 2,
     ) -> None:
         self.instruments = instruments
         self.period_s = period_s
-        self.interlocks = Interlocks(list(interlocks or []))
+        self.interlocks = Interlocks(list(interlocks or []), confirm_frames=interlock_frames)
         self.safe = safe or BenchState()
         self.final = final or BenchState()
         self.permissives = permissives or Permissives()
@@ -104,6 +106,7 @@ class Engine:
             self._on_frame,
             on_event=lambda t, kind, msg: self._emit(t, kind, msg, {}),
             first_seq=first_seq,
+            plausible=plausible,
         )
         self._commands: asyncio.Queue[Command] = asyncio.Queue()
         self._finished = asyncio.Event()

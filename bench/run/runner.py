@@ -267,6 +267,8 @@ def make_engine(prepared: Prepared, instruments: dict[str, Any], clock: Clock) -
         safe=station.safe_state,
         final=station.final_state,
         permissives=station.permissives,
+        plausible=station.plausibility,
+        interlock_frames=station.station.interlock_frames,
     )
 
 

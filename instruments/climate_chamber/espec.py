@@ -177,6 +177,15 @@ class EspecChamber:
     """An ESPEC chamber on a serial port, a pty, or a TCP serial adaptor (any pyserial URL)."""
 
     role: ClassVar[str] = "climate_chamber"
+    # what an ESPEC test chamber can hold at all, and how fast its air can move (its fastest
+    # ramps are a few K/min): beyond either, a reply was corrupted (instruments/plausibility.py)
+    PLAUSIBLE: ClassVar[dict[str, tuple[float, float]]] = {
+        "temperature": (-100.0, 200.0),
+        "temperature_sp": (-100.0, 200.0),
+        "humidity": (0.0, 100.0),
+        "humidity_sp": (0.0, 100.0),
+    }
+    MAX_RATE: ClassVar[dict[str, float]] = {"temperature": 0.5, "humidity": 3.0}
 
     def __init__(
         self,

@@ -59,6 +59,18 @@ CHANNELS: tuple[Channel, ...] = (
     Channel("WH", "WH", "Wh"),
 )
 
+# What a WT300E can show at all, generously above its largest ranges (600 V, 40 A on the
+# WT310EH): anything beyond is a corrupted reply (instruments/plausibility.py).
+PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "U": (0.0, 1000.0),
+    "I": (0.0, 60.0),
+    "P": (-60000.0, 60000.0),
+    "S": (0.0, 60000.0),
+    "Q": (-60000.0, 60000.0),
+    "PF": (-1.0, 1.0),
+    "F": (0.0, 1000.0),
+}
+
 SETUP: tuple[str, ...] = (
     "\n*CLS",  # the leading LF ends any half-received command; *CLS then drops its error
     ":SYST:COMM:COMM WT300",  # not the WT200 compatibility command set
@@ -114,6 +126,7 @@ def decode_value(token: str, unit: str) -> Reading:
 
 class YokogawaWT300:
     role: ClassVar[str] = "power_analyser"
+    PLAUSIBLE: ClassVar[dict[str, tuple[float, float]]] = PLAUSIBLE
 
     def __init__(
         self,
