@@ -24,14 +24,20 @@ POINTS = """
     air: {dry_bulb_c: 12, wet_bulb_c: 11}
     water: {outlet_c: 35}
 """
-TRANSPORT = {FaultKind.DROP, FaultKind.DELAY, FaultKind.GARBLE, FaultKind.MODBUS_EXCEPTION}
+TRANSPORT = {
+    FaultKind.DROP,
+    FaultKind.DELAY,
+    FaultKind.GARBLE,
+    FaultKind.MODBUS_EXCEPTION,
+    FaultKind.BLACK_HOLE,
+}
 
 
 def detected(kind: str, role: str, event) -> bool:
     """Does this event show that fault?"""
     text = event.message
     match kind:
-        case "drop" | "delay" | "garble" | "modbus_exception":
+        case "drop" | "delay" | "garble" | "modbus_exception" | "black_hole":
             # a failed read, a failed command, or the watchdog on that instrument
             return (
                 (event.kind == "instrument" and text.startswith(f"{role} read failed"))
@@ -80,19 +86,16 @@ def test_fault_campaign(seed, tmp_path):
     assert [f.seq for f in frames] == list(range(len(frames)))  # no frame lost, none twice
 
     scheduled = [e.data for e in store.events({"campaign"})]
+    link = ("drop", "delay", "garble", "black_hole")
     assert {(s["role"], s["kind"]) for s in scheduled} == {
-        ("climate_chamber", k) for k in ("drop", "delay", "garble", "chamber_stuck")
-    } | {("power_analyser", k) for k in ("drop", "delay", "garble", "over_range")} | {
-        ("heat_pump", k)
-        for k in ("drop", "delay", "garble", "modbus_exception", "over_range", "hp_alarm")
-    } | {
-        ("hydraulic_module", k)
-        for k in ("drop", "delay", "garble", "modbus_exception", "over_range")
-    }
+        ("climate_chamber", k) for k in (*link, "chamber_stuck")
+    } | {("power_analyser", k) for k in (*link, "over_range")} | {
+        ("heat_pump", k) for k in (*link, "modbus_exception", "over_range", "hp_alarm")
+    } | {("hydraulic_module", k) for k in (*link, "modbus_exception", "over_range")}
 
     events = store.events()
-    # catching up after a fault: a held reply (3 s wall) plus the retry back-off (30 s) and a
-    # few periods
+    # catching up after a fault: a held reply (3 s wall) plus the retry back-off (two periods)
+    # and a few periods
     margin = 3.0 * SPEED + 60.0
     windows: dict[str, list[tuple[float, float, str]]] = {}  # role -> when it was unreachable
     for s in scheduled:
