@@ -11,12 +11,21 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bench.interlocks import Interlock
 from bench.permissives import Permissives
@@ -130,6 +139,7 @@ def _short(text: str, limit: int = 60) -> str:
 
 
 class Station(_Strict):
+    _source: tuple[str, str] | None = PrivateAttr(default=None)  # (path, text): file:line errors
     station: StationInfo
     instruments: dict[str, InstrumentEntry]
     safe_state: BenchState = Field(default_factory=BenchState)  # interlocks, abort, signals
@@ -195,7 +205,7 @@ def parse_station(text: str, path: str) -> Station:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise StationError(f"{path}: not valid TOML: {exc}") from None
+        raise StationError(toml_error(path, exc)) from None
     except RecursionError:  # tomllib recurses once per level of nested arrays / tables
         raise StationError(f"{path}: not valid TOML: nested too deeply") from None
     try:
@@ -215,7 +225,17 @@ def parse_station(text: str, path: str) -> Station:
                 )
     if problems:
         raise StationError("\n".join(problems))
+    station._source = (path, text)
     return station
+
+
+def toml_error(path: str, exc: tomllib.TOMLDecodeError) -> str:
+    """`file:line: not valid TOML: what` from tomllib's "what (at line N, column M)"."""
+    found = re.search(r"^(.*) \(at line (\d+), column (\d+)\)$", str(exc))
+    if found is None:
+        return f"{path}: not valid TOML: {exc}"
+    what, line, column = found.groups()
+    return f"{path}:{line}: not valid TOML: {what} (column {column})"
 
 
 def _sim_address_problems(station: Station, text: str, path: str) -> list[str]:
@@ -281,5 +301,9 @@ def build_instruments(
         except (InstrumentError, ValueError, TypeError, OSError) as exc:
             # a bad option value (a map that does not exist, a baud rate of "fast") is the
             # station file's mistake: say which entry, no traceback
-            raise StationError(f"instruments.{role} ({entry.driver}): {exc}") from None
+            where = f"instruments.{shown_key(role)}"
+            if station._source is not None:
+                path, text = station._source
+                where = f"{path}:{toml_line(text, ['instruments', role, 'options'])}: {where}"
+            raise StationError(f"{where} ({entry.driver}): {exc}") from None
     return built

@@ -57,6 +57,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
 
 import serial
 
@@ -166,6 +167,13 @@ TEMP = Query("TEMP?", (Field(), Field("temperature_sp"), Field(), Field()))  # P
 HUMI = Query("HUMI?", (Field(), Field("humidity_sp", _setpoint), Field(), Field()))
 READ_QUERIES: tuple[Query, ...] = (MON, TEMP, HUMI)
 """What `read()` sends, in order; between them they give every channel in `CHANNELS`."""
+
+
+def _has_port(url: str) -> bool:
+    try:
+        return urlsplit(url).port is not None
+    except ValueError:  # a port that is not a number, or out of range
+        return False
 
 
 def _close_quietly(port: Any) -> None:
@@ -321,6 +329,8 @@ class EspecChamber:
         if self._closing is not None:
             self._closing.join()
             self._closing = None
+        if self.address.lower().startswith("socket://") and not _has_port(self.address):
+            raise self._error(InstrumentError, "cannot open: socket:// needs a port (host:port)")
         try:
             self._port = serial.serial_for_url(
                 self.address,

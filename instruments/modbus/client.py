@@ -165,9 +165,12 @@ class ModbusMapClient:
         if (
             isinstance(device_id, bool)
             or not isinstance(device_id, int)
-            or not 0 <= device_id <= 247
+            or not 1 <= device_id <= 247
         ):
-            raise ValueError(f"{name}: Modbus device id {device_id!r} is not in 0..247")
+            raise ValueError(
+                f"{name}: Modbus device id {device_id!r} is not in 1..247 "
+                "(0 is broadcast: a device never answers it)"
+            )
         if (
             isinstance(timeout_s, bool)
             or not isinstance(timeout_s, int | float)
