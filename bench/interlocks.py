@@ -160,3 +160,19 @@ class Interlocks:
         if not active:
             return None
         return max((i.action for i in active), key=SEVERITY.__getitem__)
+
+
+def declared_line(text: str, index: int, key: str) -> int:
+    """The line (1-based) of `key` in the `index`-th `[[interlocks]]` table of a station file
+    (its header line when the key is not written there; 1 if there is no such table)."""
+    lines = text.splitlines()
+    headers = [n for n, line in enumerate(lines, 1) if line.strip() == "[[interlocks]]"]
+    if index >= len(headers):
+        return 1
+    for n in range(headers[index], len(lines)):
+        line = lines[n].strip()
+        if line.startswith("["):
+            break
+        if line.split("=", 1)[0].strip() == key:
+            return n + 1
+    return headers[index]

@@ -89,6 +89,7 @@ class Engine:
         self._bench_lock = asyncio.Lock()  # one command at a time reaches the bench
         self.unsafe: str | None = None  # why the bench's safe state is not confirmed, if so
         self._latched = False  # in the safe state: nothing may switch the heat pump on
+        self._ending = False  # the run is closing: no new background retries
         self._background: set[asyncio.Task[None]] = set()  # command and safe-state retries
         self._safing: set[asyncio.Task[None]] = set()  # safe states under way
         self.clock = clock
@@ -297,7 +298,7 @@ class Engine:
         first = self.unsafe is None
         self.unsafe = f"safe state not confirmed: {report.describe()}"
         self._emit(now, "alarm", f"UNSAFE: {self.unsafe} ({why})", data | {"unsafe": True})
-        if first:
+        if first and not self._ending:
             self._keep_trying(state)
 
     def _keep_trying(self, state: BenchState) -> None:
@@ -471,6 +472,7 @@ class Engine:
             await self._drain_commands()
             await asyncio.gather(*self._safing)
         finally:
+            self._ending = True
             await self.acquisition.stop()
             for task in [commander, *self._background]:
                 task.cancel()

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.interlocks import declared_line
 from bench.plan import Plan, estimate, load_plan, parse_plan
 from bench.run.campaign import inject, schedule
 from bench.run.engine import Engine
@@ -241,8 +242,12 @@ def check_interlock_channels(station: Station, channels: dict[str, str]) -> None
     for index, lock in enumerate(station.interlocks):
         if lock.channel is not None and lock.channel not in channels:
             known = ", ".join(c for c in channels if c.startswith(lock.channel.split(".")[0]))
+            where = "station"
+            if station._source is not None:  # file:line of the interlock's channel
+                path, text = station._source
+                where = f"{path}:{declared_line(text, index, 'channel')}: station"
             raise RunRefused(
-                f"station interlocks[{index}] {lock.name!r}: no channel {lock.channel!r}; "
+                f"{where} interlocks[{index}] {lock.name!r}: no channel {lock.channel!r}; "
                 f"the bench has {known or 'no channel of that instrument'}"
             )
 

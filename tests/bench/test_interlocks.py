@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.interlocks import Interlock, Interlocks
+from bench.interlocks import Interlock, Interlocks, declared_line
 from bench.run.frame import Frame
 from instruments.base import Reading
 
@@ -29,3 +29,13 @@ def test_the_station_setting_and_immediate_interlocks():
     assert trips(Interlocks([ALARM], confirm_frames=3), [1, 1, 0, 1, 1, 1]) == [5]
     immediate = ALARM.model_copy(update={"immediate": True})
     assert trips(Interlocks([immediate]), [0, 1, 0]) == [1]
+
+
+def test_an_interlock_channel_is_found_in_its_own_table():
+    text = (
+        '[[interlocks]]\nname = "a"\nchannel = "x.y"\n\n'
+        '[[interlocks]]\nname = "b"\nkind = "alarm"\nchannel = "heat_pump.nope"\n'
+    )
+    assert declared_line(text, 1, "channel") == 8
+    assert declared_line(text, 0, "channel") == 3
+    assert declared_line(text, 1, "limit") == 5

@@ -73,3 +73,18 @@ async def test_visa_addresses_that_cannot_work_say_why(address, says):
         await wt.connect()
     assert str(caught.value).startswith(f"power_analyser at {address}: ")
     assert says in str(caught.value)
+
+
+def test_an_interlock_on_a_channel_the_bench_lacks_names_file_and_line():
+    from bench.run.runner import RunRefused, check_interlock_channels
+
+    text = SIM.replace(
+        'channel = "hydraulic_module.outlet_temp"', 'channel = "hydraulic_module.nope"'
+    )
+    assert text != SIM
+    station = parse_station(text, "st.toml")
+    with pytest.raises(RunRefused) as caught:
+        known = ("heat_pump.alarm", "hydraulic_module.outlet_temp", "hydraulic_module.volume_flow")
+        check_interlock_channels(station, dict.fromkeys(known, ""))
+    line = line_of(text, "hydraulic_module.nope")
+    assert str(caught.value).startswith(f"st.toml:{line}: station interlocks[1]")

@@ -121,3 +121,19 @@ async def test_power_analyser_nan_throughout_gives_no_valid_point(sim_run):
     statuses = [r.status for r in rows]
     assert exit_code(done.phase, statuses, unsafe=done.engine.unsafe) == EXIT_POINTS_FAILED
     store.close()
+
+
+async def test_chamber_lost_at_the_end_heat_pump_still_confirmed_off_but_run_unsafe(sim_run):
+    async def refuse(engine, sim):
+        await wait_for(lambda: engine.status().phase == Phase.COLLECTING)
+        await wait_for(lambda: engine.status().time_in_phase_s >= 570)
+        sim.faults.inject("climate_chamber", "drop")
+
+    done = await sim_run(plan_text(A7), during=refuse)
+    offs = [w for w in done.sim.writes("heat_pump", "on_off") if w.value == 0]
+    assert offs and offs[-1].applied and not done.sim.model.heat_pump.running
+    store = RunStore.open(done.prepared.run_dir)
+    assert store.meta()["outcome"] == "unsafe"
+    assert "climate_chamber" in store.meta()["unsafe"]
+    assert "heat_pump" not in store.meta()["unsafe"]
+    store.close()
