@@ -1,6 +1,6 @@
 """Fault campaigns: every simulator fault in every instrument on a seeded schedule, during a
 time-warped plan. Nothing crashes, nothing acquired is lost, every fault shows in the events,
-every interlock trip reaches a confirmed safe state within four acquisition periods."""
+every interlock trip reaches a confirmed safe state within six acquisition periods."""
 
 from __future__ import annotations
 
@@ -146,7 +146,7 @@ def test_fault_campaign(seed, tmp_path):
             late_run[role] = late_run.get(role, 0) + 1
             assert late_run[role] <= 3, f"{role} late for more than 3 frames at {frame.seq}"
 
-    # every interlock trip reached the safe state within four acquisition periods, unless the
+    # every interlock trip reached the safe state within six acquisition periods, unless the
     # heat pump itself could not be reached then (and the run says so)
     trips = [e for e in store.events({"interlock"}) if e.data and e.data.get("tripped")]
     safe = [e for e in store.events({"safety"}) if e.data and "latency_s" in e.data]
@@ -155,7 +155,7 @@ def test_fault_campaign(seed, tmp_path):
         trip_t = e.t - e.data["latency_s"]
         hp_faulty = any(a <= trip_t <= b for a, b, _ in windows.get("heat_pump", []))
         if e.data["reached"] and not hp_faulty:
-            assert e.data["periods"] <= 4.0, e.message  # write + read-back (test_engine)
+            assert e.data["periods"] <= 6.0, e.message  # write + read-back (test_engine)
         elif not e.data["reached"]:
             assert "NOT confirmed" in e.message
             assert hp_faulty, e.message
