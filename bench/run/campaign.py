@@ -31,11 +31,11 @@ class ScheduledFault:
         )
 
 
-# Not drawn at random: a flipped bit in a low digit is a plausible value by nature, so it may
-# leave no trace to check a campaign against (tests/instruments/test_plausibility.py drives
-# flips), and writes ignored are driven by the safety tests where what was written is known
-# (tests/bench/run/test_safety.py).
-NOT_IN_CAMPAIGNS = frozenset({FaultKind.FLIP, FaultKind.IGNORE_WRITES})
+# Not drawn at random, so that a seed gives the same schedule it gave before these kinds
+# existed (a campaign is rerun by its seed). Each is driven where its effect is known: flips
+# in tests/instruments/test_plausibility.py, black holes and writes ignored in
+# tests/bench/run/test_safe_state.py and test_safety.py.
+NOT_IN_CAMPAIGNS = frozenset({FaultKind.FLIP, FaultKind.IGNORE_WRITES, FaultKind.BLACK_HOLE})
 
 
 def schedule(seed: int, span_s: float) -> list[ScheduledFault]:

@@ -86,7 +86,7 @@ def test_fault_campaign(seed, tmp_path):
     assert [f.seq for f in frames] == list(range(len(frames)))  # no frame lost, none twice
 
     scheduled = [e.data for e in store.events({"campaign"})]
-    link = ("drop", "delay", "garble", "black_hole")
+    link = ("drop", "delay", "garble")
     assert {(s["role"], s["kind"]) for s in scheduled} == {
         ("climate_chamber", k) for k in (*link, "chamber_stuck")
     } | {("power_analyser", k) for k in (*link, "over_range")} | {
