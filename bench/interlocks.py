@@ -10,7 +10,9 @@ suspenders), declared in the station file and checked on every frame.
 Each names its action: `hold` (suspend the point; resume once clear for `hold_off_s`),
 `safe_stop` (heat pump off, chamber to standby, water to its safe flow; resume likewise) or
 `abort`. A channel that is stale or invalid neither trips nor clears a value interlock: the
-`silent` kind is what watches for missing data.
+`silent` kind is what watches for missing data. A value interlock trips on `confirm_frames`
+violating frames in a row (the station's `interlock_frames`, default 2: a single flipped status
+bit is not an alarm) unless it is declared `immediate = true`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Interlock(BaseModel):
     high: float | None = None
     after_s: float | None = Field(default=None, gt=0)
     hold_off_s: float = Field(default=60.0, ge=0)
+    immediate: bool = False  # trip on the first violating frame, not on `confirm_frames`
 
     @model_validator(mode="after")
     def _fields_of_kind(self) -> Interlock:
@@ -99,6 +102,7 @@ class Change:
 class _State:
     tripped: bool = False
     clear_since: float | None = None
+    violations: int = 0  # frames in a row that violated it
 
 
 @dataclass
@@ -106,6 +110,7 @@ class Interlocks:
     """Evaluates every interlock on each frame; remembers which are tripped."""
 
     items: list[Interlock]
+    confirm_frames: int = 2  # a value interlock trips on this many violating frames in a row
     _state: dict[str, _State] = field(default_factory=dict)
     _last_fresh: dict[str, float] = field(default_factory=dict)
 
@@ -121,9 +126,11 @@ class Interlocks:
             violated = lock.violated(frame, silent_for)
             if violated is None:
                 continue
+            state.violations = state.violations + 1 if violated else 0
             if violated:
                 state.clear_since = None
-                if not state.tripped:
+                needed = 1 if lock.immediate or lock.kind == "silent" else self.confirm_frames
+                if not state.tripped and state.violations >= needed:
                     state.tripped = True
                     changes.append(Change(lock, True, t))
             elif state.tripped:
@@ -153,3 +160,19 @@ class Interlocks:
         if not active:
             return None
         return max((i.action for i in active), key=SEVERITY.__getitem__)
+
+
+def declared_line(text: str, index: int, key: str) -> int:
+    """The line (1-based) of `key` in the `index`-th `[[interlocks]]` table of a station file
+    (its header line when the key is not written there; 1 if there is no such table)."""
+    lines = text.splitlines()
+    headers = [n for n, line in enumerate(lines, 1) if line.strip() == "[[interlocks]]"]
+    if index >= len(headers):
+        return 1
+    for n in range(headers[index], len(lines)):
+        line = lines[n].strip()
+        if line.startswith("["):
+            break
+        if line.split("=", 1)[0].strip() == key:
+            return n + 1
+    return headers[index]

@@ -11,15 +11,25 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bench.interlocks import Interlock
 from bench.lab.config import LabSettings
+from bench.permissives import Permissives
 from bench.telemetry.config import TelemetrySettings
 from bench.tomlpos import shown_key, toml_line, validation_messages
 from instruments import registry
@@ -98,6 +108,9 @@ class StationInfo(_Strict):
     watchdog_s: float = Field(default=60.0, gt=0)
     # a results disk with less free space than this is refused before a run starts
     min_free_mb: float = Field(default=50.0, ge=0)
+    # a value interlock trips on this many frames in a row (one flipped bit is not an alarm),
+    # unless it is declared `immediate`
+    interlock_frames: int = Field(default=2, ge=1, le=10)
     pump_correction: PumpCorrection | None = None
 
 
@@ -136,6 +149,7 @@ def _short(text: str, limit: int = 60) -> str:
 
 
 class Station(_Strict):
+    _source: tuple[str, str] | None = PrivateAttr(default=None)  # (path, text): file:line errors
     station: StationInfo
     instruments: dict[str, InstrumentEntry]
     safe_state: BenchState = Field(default_factory=BenchState)  # interlocks, abort, signals
@@ -146,6 +160,9 @@ class Station(_Strict):
     limits: BenchLimits = Field(default_factory=BenchLimits)
     lab: LabSettings | None = None  # sync each finished run to the lab database (bench/lab)
     laboratory: Laboratory | None = None  # the test report's lab, address, test location
+    permissives: Permissives = Field(default_factory=Permissives)  # before the unit starts
+    # "role.channel" = [low, high]: narrows what a driver accepts as a plausible reading
+    plausibility: dict[str, tuple[float, float]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _interlock_roles(self) -> Station:
@@ -200,7 +217,7 @@ def parse_station(text: str, path: str) -> Station:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise StationError(f"{path}: not valid TOML: {exc}") from None
+        raise StationError(toml_error(path, exc)) from None
     except RecursionError:  # tomllib recurses once per level of nested arrays / tables
         raise StationError(f"{path}: not valid TOML: nested too deeply") from None
     try:
@@ -220,7 +237,17 @@ def parse_station(text: str, path: str) -> Station:
                 )
     if problems:
         raise StationError("\n".join(problems))
+    station._source = (path, text)
     return station
+
+
+def toml_error(path: str, exc: tomllib.TOMLDecodeError) -> str:
+    """`file:line: not valid TOML: what` from tomllib's "what (at line N, column M)"."""
+    found = re.search(r"^(.*) \(at line (\d+), column (\d+)\)$", str(exc))
+    if found is None:
+        return f"{path}: not valid TOML: {exc}"
+    what, line, column = found.groups()
+    return f"{path}:{line}: not valid TOML: {what} (column {column})"
 
 
 def _sim_address_problems(station: Station, text: str, path: str) -> list[str]:
@@ -286,5 +313,9 @@ def build_instruments(
         except (InstrumentError, ValueError, TypeError, OSError) as exc:
             # a bad option value (a map that does not exist, a baud rate of "fast") is the
             # station file's mistake: say which entry, no traceback
-            raise StationError(f"instruments.{role} ({entry.driver}): {exc}") from None
+            where = f"instruments.{shown_key(role)}"
+            if station._source is not None:
+                path, text = station._source
+                where = f"{path}:{toml_line(text, ['instruments', role, 'options'])}: {where}"
+            raise StationError(f"{where} ({entry.driver}): {exc}") from None
     return built

@@ -17,18 +17,20 @@ from dataclasses import dataclass, field
 from bench.run.frame import Frame, channel_id
 from instruments.base import Instrument, InstrumentError, Quality, Reading
 from instruments.clock import Clock
+from instruments.plausibility import Plausibility, Range, for_instrument
 
 DEADLINE_SHARE = 0.8  # of the period (in wall time) that a frame waits for slow instruments
 MIN_DEADLINE_S = 0.05  # wall seconds; at high time-warp a period is only milliseconds long
-BACKOFF_MAX_S = 30.0  # bench seconds between attempts at a dead instrument, at most
+BACKOFF_MAX_PERIODS = 2  # between attempts at a dead instrument, at most: a link that
+# comes back is read again within two periods (issue 11: a 30 s cap left it unread for 35 s)
 
 
 @dataclass
 class InstrumentPoller:
     """The read in flight, the last values and the health of one instrument.
 
-    After a failure the instrument is asked again with a growing back-off (one period, two,
-    four... up to `BACKOFF_MAX_S`), so a dead link is retried without hammering it; the
+    After a failure the instrument is asked again with a growing back-off (one period, then
+    two: `BACKOFF_MAX_PERIODS`), so a dead link is retried without hammering it; the
     driver reconnects on the next read by itself.
     """
 
@@ -40,6 +42,7 @@ class InstrumentPoller:
     failures: int = 0  # in a row
     retry_at: float = 0.0  # bench time of the next attempt after a failure
     invalid: set[str] = field(default_factory=set)  # channels reading a sentinel just now
+    plausibility: Plausibility = field(default_factory=Plausibility)
 
     def start_read(self, now: float) -> None:
         if (self.task is None or self.task.done()) and now >= self.retry_at:
@@ -52,7 +55,7 @@ class InstrumentPoller:
             task, self.task = self.task, None
             exc = task.exception()
             if exc is None:
-                self.last = task.result()
+                self.last = self.plausibility.check(now, task.result())
                 if self.error:
                     messages.append(f"{self.role} answers again after: {self.error}")
                 self.error, self.failures, self.retry_at = "", 0, 0.0
@@ -65,7 +68,7 @@ class InstrumentPoller:
                 messages.append(f"{self.role} read failed: {detail}")
             self.error = detail
             self.failures += 1
-            self.retry_at = now + min(period_s * 2 ** (self.failures - 1), BACKOFF_MAX_S)
+            self.retry_at = now + period_s * min(self.failures, BACKOFF_MAX_PERIODS)
         reason = self.error or "no answer within the acquisition period"
         stale = {name: r.stale(reason) for name, r in self.last.items()}
         for name, unit in self.instrument.channels().items():
@@ -106,6 +109,7 @@ class Acquisition:
         *,
         on_event: Callable[[float, str, str], None] | None = None,
         first_seq: int = 0,
+        plausible: dict[str, Range] | None = None,
     ) -> None:
         if period_s <= 0:
             raise ValueError("acquisition period must be > 0")
@@ -113,7 +117,10 @@ class Acquisition:
         self.period_s = period_s
         self.sink = sink
         self.on_event = on_event or (lambda t, kind, message: None)
-        self.pollers = [InstrumentPoller(role, inst) for role, inst in instruments.items()]
+        self.pollers = [
+            InstrumentPoller(role, inst, plausibility=for_instrument(role, inst, plausible))
+            for role, inst in instruments.items()
+        ]
         self.next_seq = first_seq
         self.missed_ticks = 0
         self._behind_since: int | None = None  # missed_ticks when the current overrun began

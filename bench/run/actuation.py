@@ -1,5 +1,5 @@
 """Carrying out commands on the bench's instruments: one place for the engine and the TUI's
-idle session, so a set point or a safe state means the same whoever sends it."""
+idle session, so a set point, a permissive or a safe state means the same whoever sends it."""
 
 from __future__ import annotations
 
@@ -7,42 +7,30 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench.connect import reason
+from bench.permissives import Permissives, check_permissives
 from bench.run.commands import Command, SafeState, SetAir, SetHeatPump, SetWater
+from bench.run.safe_state import OnError, reach_safe_state
 from bench.station import BenchState
-from instruments.base import Instrument, InstrumentError
+from instruments.base import Instrument
 
-OnError = Callable[[str, str], None]  # (role, why) of a safe-state step that failed
+Sleep = Callable[[float], Awaitable[None]]
 
 
 async def put_bench_in(
-    instruments: dict[str, Instrument], state: BenchState, on_error: OnError
+    instruments: dict[str, Instrument],
+    state: BenchState,
+    on_error: OnError,
+    *,
+    sleep: Sleep = asyncio.sleep,
+    backoff_s: float = 0.5,
 ) -> bool:
-    """Heat pump off, chamber and water as `state` says - all at once, so a slow chamber never
-    delays switching the unit off. Every step is tried; True when the heat pump confirmed it
-    is off."""
-
-    async def step(role: str, action: Callable[[Any], Awaitable[None]]) -> bool:
-        if role not in instruments:
-            return role != "heat_pump"
-        try:
-            await action(instruments[role])
-            return True
-        except InstrumentError as exc:
-            on_error(role, reason(exc))
-            return False
-
-    water = (
-        step("hydraulic_module", lambda i: i.set_flow(state.water_flow_m3h))
-        if state.water_pump == "on"
-        else step("hydraulic_module", lambda i: i.set_running(False))
+    """The confirmed safe-state procedure (bench/run/safe_state.py) for callers that only ask
+    whether the heat pump was confirmed off (the TUI's idle session); the engine uses
+    `reach_safe_state` itself for the whole report."""
+    report = await reach_safe_state(
+        instruments, state, on_error=on_error, sleep=sleep, backoff_s=backoff_s
     )
-    heat_pump_off, *_ = await asyncio.gather(
-        step("heat_pump", lambda i: i.set_running(False)),
-        step("climate_chamber", lambda i: i.set_mode(state.chamber)),
-        water,
-    )
-    return heat_pump_off
+    return report.heat_pump_off
 
 
 async def actuate(
@@ -54,12 +42,16 @@ async def actuate(
     on_error: OnError,
     may_switch_on: Callable[[], bool] = lambda: True,
     kept_off: Callable[[], None] = lambda: None,
+    permissives: Permissives | None = None,
+    sleep: Sleep = asyncio.sleep,
 ) -> None:
-    """One command; InstrumentError when an instrument refuses or cannot be reached.
+    """One command; InstrumentError when an instrument refuses or cannot be reached, and
+    PermissiveNotMet (an InstrumentError) when the heat pump may not be switched on.
 
-    `may_switch_on` is asked right before the heat pump is switched on, with nothing awaited
-    in between (the engine's safe-stop latch, decision 0011); when it says no, `kept_off` is
-    told and the unit stays off."""
+    Before the heat pump is switched on the station's permissives are checked on fresh
+    readings; then `may_switch_on` is asked, with nothing awaited in between (the engine's
+    safe-stop latch and holds, decision 0011); when it says no, `kept_off` is told and the
+    unit stays off."""
     chamber: Any = instruments.get("climate_chamber")
     water: Any = instruments.get("hydraulic_module")
     heat_pump: Any = instruments.get("heat_pump")
@@ -75,9 +67,11 @@ async def actuate(
             if flow_t is not None:
                 await heat_pump.set_flow_temperature(flow_t)
             await heat_pump.set_demand(demand or 0.0)
-            if on and not may_switch_on():
-                kept_off()
-                return
+            if on:
+                await check_permissives(instruments, permissives or Permissives(), sleep)
+                if not may_switch_on():
+                    kept_off()
+                    return
             await heat_pump.set_running(on)
         case SafeState(final=is_final):
-            await put_bench_in(instruments, final if is_final else safe, on_error)
+            await put_bench_in(instruments, final if is_final else safe, on_error, sleep=sleep)

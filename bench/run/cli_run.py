@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
-from bench.connect import ConnectFailed
+from bench.connect import ConnectFailed, bench_answers
 from bench.export import ExportError, export_run
 from bench.export.commands import ResultInvalid
 from bench.lab import outbox as lab_outbox
@@ -80,7 +80,8 @@ def run_command(args: argparse.Namespace, run: Runner) -> int:
     except ConnectFailed as exc:
         for line in str(exc).splitlines():
             print(f"hpbench run: cannot reach {line}", file=sys.stderr)
-        print(prepared.run_dir)
+        if prepared.run_dir.exists():  # a resumed run's directory; a new run has none yet
+            print(prepared.run_dir)
         return EXIT_BAD_INPUT
 
 
@@ -95,6 +96,7 @@ def _run_on_bench(
     clock = clock_for(prepared)
     sims: list[SimBenchThread] = []
     with bench_instruments(prepared, clock, sims.append) as instruments:
+        run(lambda stop: bench_answers(instruments))  # ConnectFailed before any run directory
         library_logs_to_file(prepared.run_dir / "hpbench.log")
         channels = channels_of(instruments)
         check_interlock_channels(prepared.station, channels)
@@ -130,10 +132,12 @@ def _run_on_bench(
     points = [{"id": r.point_id, **(r.record or {}), "status": r.status} for r in rows]
     console.print(results_table(points))
     console.print(f"outcome: {phase}", markup=False)
+    if engine.unsafe:
+        print(f"hpbench run: UNSAFE: {engine.unsafe}; check the unit", file=sys.stderr)
     _export(prepared.run_dir)
     lab_outbox.after_run(prepared.run_dir, prepared.station.lab)
     print(prepared.run_dir, flush=True)
-    return exit_code(phase, [p["status"] for p in points])
+    return exit_code(phase, [p["status"] for p in points], unsafe=engine.unsafe)
 
 
 def _export(run_dir: Path) -> None:

@@ -15,13 +15,15 @@ from typing import Any
 
 from bench.connect import close_all, connect_all, reason
 from bench.interlocks import Interlock, Interlocks
+from bench.permissives import PermissiveNotMet, Permissives
 from bench.run.acquisition import Acquisition
-from bench.run.actuation import actuate, put_bench_in
+from bench.run.actuation import actuate
 from bench.run.bus import Bus
-from bench.run.commands import Command
+from bench.run.commands import Command, SafeState
 from bench.run.frame import Frame
 from bench.run.points import PointSpec
-from bench.run.results import WaterSide, point_results
+from bench.run.results import WaterSide, missing_results, point_results
+from bench.run.safe_state import SafeStateReport, reach_safe_state
 from bench.run.sequencer import FINAL, Judgement, Measure, Phase, PointOutcome, Sequencer
 from bench.station import BenchState
 from bench.store import RunStore
@@ -29,6 +31,8 @@ from instruments.base import Instrument, InstrumentError
 from instruments.clock import Clock
 
 COMMAND_ATTEMPTS = 3
+HP = "heat_pump"
+ESCALATION_MAX_PERIODS = 4  # an unconfirmed safe state is tried again at least this often
 SETTING_ESTIMATE_S = 900.0  # for the ETA only: a typical set phase (ramp and trim)
 
 
@@ -70,17 +74,23 @@ class Engine:
         interlocks: list[Interlock] | None = None,
         safe: BenchState | None = None,
         final: BenchState | None = None,
+        permissives: Permissives | None = None,
+        plausible: dict[str, tuple[float, float]] | None = None,
+        interlock_frames: int = 2,
     ) -> None:
         self.instruments = instruments
         self.period_s = period_s
-        self.interlocks = Interlocks(list(interlocks or []))
+        self.interlocks = Interlocks(list(interlocks or []), confirm_frames=interlock_frames)
         self.safe = safe or BenchState()
         self.final = final or BenchState()
+        self.permissives = permissives or Permissives()
         self._holds: dict[str, str] = {}  # what holds the run -> why
         self._resend_on_release = False  # a safe stop switched the bench off meanwhile
         self._bench_lock = asyncio.Lock()  # one command at a time reaches the bench
+        self.unsafe: str | None = None  # why the bench's safe state is not confirmed, if so
         self._latched = False  # in the safe state: nothing may switch the heat pump on
-        self._background: set[asyncio.Task[None]] = set()  # command retries
+        self._ending = False  # the run is closing: no new background retries
+        self._background: set[asyncio.Task[None]] = set()  # command and safe-state retries
         self._safing: set[asyncio.Task[None]] = set()  # safe states under way
         self.clock = clock
         self.store = store
@@ -97,6 +107,7 @@ class Engine:
             self._on_frame,
             on_event=lambda t, kind, msg: self._emit(t, kind, msg, {}),
             first_seq=first_seq,
+            plausible=plausible,
         )
         self._commands: asyncio.Queue[Command] = asyncio.Queue()
         self._finished = asyncio.Event()
@@ -233,17 +244,79 @@ class Engine:
         task.add_done_callback(self._safing.discard)
 
     async def _reach_safe_state(self, t_trip: float, why: str) -> None:
-        """The heat pump off is what makes the bench safe; its latency is what is reported
-        (the chamber and the water follow in parallel, and may be slower)."""
-        reached = await self._put_bench_in(self.safe)
-        latency = self.clock.now() - t_trip
+        """The heat pump confirmed off is what makes the bench safe; its latency is what is
+        reported (the chamber and the water follow, and may be slower)."""
+        report = await self._safe_procedure(self.safe, why, t_trip)
+        t_hp = report.heat_pump_done_at if report.heat_pump_done_at is not None else t_trip
+        latency = t_hp - t_trip
         periods = latency / self.period_s
+        reached = report.heat_pump_off
         data = {"latency_s": latency, "periods": periods, "reason": why, "reached": reached}
         if reached:
             message = f"safe state reached {latency:.2f} s ({periods:.2f} periods) after: {why}"
         else:
-            message = f"safe state NOT confirmed (heat pump unreachable) after: {why}"
+            message = f"safe state NOT confirmed (heat pump: {report.unconfirmed[HP]}) after: {why}"
         self._emit(self.clock.now(), "safety", message, data)
+
+    async def _safe_procedure(
+        self, state: BenchState, why: str, t0: float | None = None
+    ) -> SafeStateReport:
+        """The confirmed procedure; an unconfirmed result is an alarm kept active (and tried
+        again in the background) until a later procedure confirms the safe state."""
+        t0 = self.clock.now() if t0 is None else t0
+        report = await reach_safe_state(
+            self.instruments,
+            state,
+            on_error=self._safe_step_failed,
+            sleep=self.clock.sleep,
+            now=self.clock.now,
+            backoff_s=self.period_s / 2,
+        )
+        self._settle_safety(report, state, why, t0)
+        return report
+
+    def _settle_safety(
+        self, report: SafeStateReport, state: BenchState, why: str, t0: float
+    ) -> None:
+        now = self.clock.now()
+        confirm_s = now - t0
+        data = {
+            "procedure": why,
+            "confirmed": report.confirmed,
+            "confirm_s": confirm_s,
+            "confirm_periods": confirm_s / self.period_s,
+            "attempts": report.attempts,
+        }
+        if report.confirmed:
+            if self.unsafe is not None:
+                self._emit(
+                    now, "alarm", f"safe state confirmed again: {why}", data | {"unsafe": False}
+                )
+            self.unsafe = None
+            self._emit(now, "safety", f"safe state confirmed ({why})", data)
+            return
+        first = self.unsafe is None
+        self.unsafe = f"safe state not confirmed: {report.describe()}"
+        self._emit(now, "alarm", f"UNSAFE: {self.unsafe} ({why})", data | {"unsafe": True})
+        if first and not self._ending:
+            self._keep_trying(state)
+
+    def _keep_trying(self, state: BenchState) -> None:
+        """Escalation: an unconfirmed safe state is commanded again, every few periods at
+        most, for as long as it stays unconfirmed (the link may come back)."""
+
+        async def again() -> None:
+            delay = self.period_s
+            while self.unsafe is not None:
+                await self.clock.sleep(delay)
+                async with self._bench_lock:
+                    if self.unsafe is not None:
+                        await self._safe_procedure(state, "retry of an unconfirmed safe state")
+                delay = min(delay * 2, ESCALATION_MAX_PERIODS * self.period_s)
+
+        task = asyncio.create_task(again(), name="safe-state-escalation")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _queue(self, commands: list[Command]) -> None:
         for command in commands:
@@ -255,6 +328,9 @@ class Engine:
         """Store every outcome not yet stored (called as each point ends)."""
         for outcome in self.sequencer.outcomes[len(self.outcomes) :]:
             results = point_results(outcome, self.water)
+            missing = missing_results(results) if outcome.status == "valid" else None
+            if missing is not None:  # stable is not enough: no numbers, no valid point
+                outcome.status, outcome.reason = "invalid", missing
             record = {
                 "status": outcome.status,
                 "reason": outcome.reason,
@@ -290,11 +366,18 @@ class Engine:
             safe=self.safe,
             final=self.final,
             on_error=self._safe_step_failed,
-            may_switch_on=lambda: not self._latched,
+            may_switch_on=self._may_switch_on,
             kept_off=lambda: self._emit(
                 self.clock.now(), "safety", "heat pump kept off: bench held", {}
             ),
+            permissives=self.permissives,
+            sleep=self.clock.sleep,
         )
+
+    def _may_switch_on(self) -> bool:
+        """Never while latched in a safe state, while the safe state is unconfirmed, or while
+        anything but the switching-on command's own failure holds the run."""
+        return not self._latched and self.unsafe is None and not set(self._holds) - {"command"}
 
     def _safe_step_failed(self, role: str, why: str) -> None:
         self._emit(self.clock.now(), "alarm", f"safe state: {role}: {why}", {})
@@ -303,10 +386,7 @@ class Engine:
         """The station's safe state, latched: nothing switches the heat pump on afterwards
         (for a run that ends here, e.g. on a signal)."""
         self._latched = True
-        await self._put_bench_in(self.safe)
-
-    async def _put_bench_in(self, state: BenchState) -> bool:
-        return await put_bench_in(self.instruments, state, self._safe_step_failed)
+        await self._safe_procedure(self.safe, "run stopped")
 
     async def _run_commands(self) -> None:
         while True:
@@ -315,11 +395,22 @@ class Engine:
             self._commands.task_done()
 
     async def _carry_out(self, command: Command) -> None:
+        if isinstance(command, SafeState):  # confirmed, retried and escalated by itself
+            async with self._bench_lock:
+                self._emit(self.clock.now(), "command", repr(command), {})
+                await self._safe_procedure(
+                    self.final if command.final else self.safe, command.reason
+                )
+            return
         for attempt in range(1, COMMAND_ATTEMPTS + 1):
             try:
                 await self._execute(command)
                 self._emit(self.clock.now(), "command", repr(command), {})
                 break
+            except PermissiveNotMet as exc:  # already waited for the flow: no quick retries
+                self._emit(self.clock.now(), "safety", f"heat pump kept off: {exc}", {})
+                self._command_failed(command)
+                return
             except InstrumentError as exc:
                 message = f"{command!r} failed (attempt {attempt}): {reason(exc)}"
                 self._emit(self.clock.now(), "alarm", message, {})
@@ -328,7 +419,22 @@ class Engine:
             self._command_failed(command)
 
     def _command_failed(self, command: Command) -> None:
-        """Hold the point and keep trying in the background: the instrument may come back."""
+        """Hold the point, drop the commands queued behind this one (a heat pump switched on
+        after its water failed would run dry) and keep trying in the background; when it
+        succeeds the point's set points are all sent again."""
+        kept = []
+        while not self._commands.empty():
+            queued = self._commands.get_nowait()
+            self._commands.task_done()
+            if isinstance(queued, SafeState):
+                kept.append(queued)
+            else:
+                self._emit(
+                    self.clock.now(), "command", f"dropped {queued!r}: {command!r} failed", {}
+                )
+        for queued in kept:
+            self._commands.put_nowait(queued)
+        self._resend_on_release = True
         self._hold("command", f"cannot command {command!r}", safe=False, t=self.clock.now())
         task = asyncio.create_task(self._retry(command), name="retry-command")
         self._background.add(task)
@@ -356,7 +462,9 @@ class Engine:
         commander = asyncio.create_task(self._run_commands(), name="commands")
         try:
             if resumed:  # re-establish the safe state before setting the next point
-                await self._put_bench_in(self.safe)
+                report = await self._safe_procedure(self.safe, "resume")
+                if not report.confirmed:
+                    return self.sequencer.phase  # never set a point on an unconfirmed bench
                 self._emit(t, "run", "resumed: bench put in the safe state first", {})
             self.acquisition.start()
             self._queue(self.sequencer.start(self.clock.now()))
@@ -364,6 +472,7 @@ class Engine:
             await self._drain_commands()
             await asyncio.gather(*self._safing)
         finally:
+            self._ending = True
             await self.acquisition.stop()
             for task in [commander, *self._background]:
                 task.cancel()

@@ -38,6 +38,18 @@ def channel_means(frames: list[Frame]) -> dict[str, float | None]:
     return {name: (math.fsum(v) / len(v) if v else None) for name, v in sums.items()}
 
 
+def missing_results(results: dict[str, Any]) -> str | None:
+    """Why a point judged stable still cannot be valid: it has no capacity or no power (the
+    inputs were invalid or missing throughout), or a non-finite one. None when it has both."""
+    if results.get("error"):
+        return f"no valid result: {results['error']}"
+    for key, name in (("capacity_w", "capacity"), ("power_w", "electrical power")):
+        value = results.get(key)
+        if value is None or not math.isfinite(value):
+            return f"no valid result: no {name} from the bench's measurements"
+    return None
+
+
 def point_results(outcome: PointOutcome, water: WaterSide) -> dict[str, Any]:
     """The `results` block of a point record; empty when the point has no collection."""
     frames = outcome.frames

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.interlocks import declared_line
 from bench.plan import Plan, estimate, load_plan, parse_plan
 from bench.run.campaign import inject, schedule
 from bench.run.engine import Engine
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from instruments.sim.bench import SimBenchThread
 
 EXIT_OK, EXIT_POINTS_FAILED, EXIT_BAD_INPUT, EXIT_ABORTED = 0, 1, 2, 3
+EXIT_UNSAFE = 4  # the bench's safe state could not be confirmed: see decision 0110
 FINISHED_STATUSES = {"valid", "invalid", "failed", "skipped"}
 
 
@@ -240,8 +242,12 @@ def check_interlock_channels(station: Station, channels: dict[str, str]) -> None
     for index, lock in enumerate(station.interlocks):
         if lock.channel is not None and lock.channel not in channels:
             known = ", ".join(c for c in channels if c.startswith(lock.channel.split(".")[0]))
+            where = "station"
+            if station._source is not None:  # file:line of the interlock's channel
+                path, text = station._source
+                where = f"{path}:{declared_line(text, index, 'channel')}: station"
             raise RunRefused(
-                f"station interlocks[{index}] {lock.name!r}: no channel {lock.channel!r}; "
+                f"{where} interlocks[{index}] {lock.name!r}: no channel {lock.channel!r}; "
                 f"the bench has {known or 'no channel of that instrument'}"
             )
 
@@ -265,12 +271,18 @@ def make_engine(prepared: Prepared, instruments: dict[str, Any], clock: Clock) -
         interlocks=station.all_interlocks(),
         safe=station.safe_state,
         final=station.final_state,
+        permissives=station.permissives,
+        plausible=station.plausibility,
+        interlock_frames=station.station.interlock_frames,
     )
 
 
-def exit_code(phase: Phase, statuses: list[str]) -> int:
+def exit_code(phase: Phase, statuses: list[str], *, unsafe: str | None = None) -> int:
     """0 completed, 1 completed with failed / invalid / skipped points, 3 aborted, failed or
-    stopped by a signal (resumable)."""
+    stopped by a signal (resumable), 4 the bench's safe state was not confirmed (whatever
+    else happened: someone must go and look at the unit)."""
+    if unsafe:
+        return EXIT_UNSAFE
     if phase != Phase.DONE:
         return EXIT_ABORTED
     if any(s != "valid" for s in statuses):
@@ -278,7 +290,9 @@ def exit_code(phase: Phase, statuses: list[str]) -> int:
     return EXIT_OK
 
 
-def outcome_name(phase: Phase) -> str:
+def outcome_name(phase: Phase, unsafe: str | None = None) -> str:
+    if unsafe:
+        return "unsafe"
     return {Phase.DONE: "done", Phase.ABORTED: "aborted", Phase.FAILED: "failed"}.get(
         phase, "interrupted"
     )
@@ -300,7 +314,9 @@ async def run_engine(engine: Engine, prepared: Prepared, stop: asyncio.Event) ->
     if task.done() and not task.cancelled() and task.exception() is not None:
         raise task.exception()  # type: ignore[misc]
     assert prepared.store is not None
-    prepared.store.put_meta("outcome", outcome_name(phase))
+    prepared.store.put_meta("outcome", outcome_name(phase, engine.unsafe))
+    if engine.unsafe:
+        prepared.store.put_meta("unsafe", engine.unsafe)
     await prepared.store.flush()
     return phase
 

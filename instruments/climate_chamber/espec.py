@@ -57,6 +57,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
 
 import serial
 
@@ -168,6 +169,13 @@ READ_QUERIES: tuple[Query, ...] = (MON, TEMP, HUMI)
 """What `read()` sends, in order; between them they give every channel in `CHANNELS`."""
 
 
+def _has_port(url: str) -> bool:
+    try:
+        return urlsplit(url).port is not None
+    except ValueError:  # a port that is not a number, or out of range
+        return False
+
+
 def _close_quietly(port: Any) -> None:
     with contextlib.suppress(Exception):  # closing a port that already died must not raise
         port.close()
@@ -177,6 +185,15 @@ class EspecChamber:
     """An ESPEC chamber on a serial port, a pty, or a TCP serial adaptor (any pyserial URL)."""
 
     role: ClassVar[str] = "climate_chamber"
+    # what an ESPEC test chamber can hold at all, and how fast its air can move (its fastest
+    # ramps are a few K/min): beyond either, a reply was corrupted (instruments/plausibility.py)
+    PLAUSIBLE: ClassVar[dict[str, tuple[float, float]]] = {
+        "temperature": (-100.0, 200.0),
+        "temperature_sp": (-100.0, 200.0),
+        "humidity": (0.0, 100.0),
+        "humidity_sp": (0.0, 100.0),
+    }
+    MAX_RATE: ClassVar[dict[str, float]] = {"temperature": 0.5, "humidity": 3.0}
 
     def __init__(
         self,
@@ -312,6 +329,8 @@ class EspecChamber:
         if self._closing is not None:
             self._closing.join()
             self._closing = None
+        if self.address.lower().startswith("socket://") and not _has_port(self.address):
+            raise self._error(InstrumentError, "cannot open: socket:// needs a port (host:port)")
         try:
             self._port = serial.serial_for_url(
                 self.address,

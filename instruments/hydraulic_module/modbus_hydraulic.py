@@ -17,6 +17,9 @@ class ModbusHydraulicModule(ModbusMapInstrument):
     """HydraulicModule role over Modbus: (name, address, *, map, device_id, timeout_s)."""
 
     role: ClassVar[str] = "hydraulic_module"
+    # the water loop's thermal mass: its temperatures move well under 0.5 K/s even at a
+    # compressor start or a defrost reversal; a faster jump is a corrupted reply
+    MAX_RATE: ClassVar[dict[str, float]] = {"inlet_temp": 0.5, "outlet_temp": 0.5}
     default_map: ClassVar[str] = "hpbench_hm"
     required_commands: ClassVar[tuple[str, ...]] = ("running", "inlet_temperature", "flow")
 

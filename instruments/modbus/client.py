@@ -165,9 +165,12 @@ class ModbusMapClient:
         if (
             isinstance(device_id, bool)
             or not isinstance(device_id, int)
-            or not 0 <= device_id <= 247
+            or not 1 <= device_id <= 247
         ):
-            raise ValueError(f"{name}: Modbus device id {device_id!r} is not in 0..247")
+            raise ValueError(
+                f"{name}: Modbus device id {device_id!r} is not in 1..247 "
+                "(0 is broadcast: a device never answers it)"
+            )
         if (
             isinstance(timeout_s, bool)
             or not isinstance(timeout_s, int | float)
@@ -493,10 +496,14 @@ class ModbusMapInstrument:
 
     async def identify(self) -> Identity:
         """Make and model from the map; serial and firmware from the registers the map's
-        `[identity]` names, or "" when it names none (or the device reports them unavailable)."""
+        `[identity]` names, or "" when it names none (or the device reports them unavailable).
+        Always one exchange at least, so a device that accepts connections but never answers
+        is found here, not at the first command."""
         found = {"serial": "", "firmware": ""}
         for key, channel in self.regmap.identity.items():
             found[key] = _identity_text(await self.client.read_value(channel))
+        if not self.regmap.identity:  # connected means answered: read a known register
+            await self.client.read_value(next(r.name for r in self.regmap.registers if r.poll))
         return Identity(self.regmap.make, self.regmap.model, found["serial"], found["firmware"])
 
     def channels(self) -> dict[str, str]:
@@ -517,6 +524,23 @@ class ModbusMapInstrument:
                 address=self.address,
             )
         await self.client.write(cmd.channel, value)
+
+    async def read_command(self, command: str) -> Reading:
+        """What the device now holds in the register behind `command` (the read-back that
+        confirms a command, e.g. the unit's on/off register after switching it off)."""
+        cmd = self.regmap.commands.get(command)
+        if cmd is None:
+            raise WriteRefused(
+                f"register map {self.regmap.path} has no {command!r} command",
+                instrument=self.name,
+                address=self.address,
+            )
+        return await self.client.read_value(cmd.channel)
+
+    def command_value(self, command: str, on: bool) -> float | None:
+        """The value `_switch(command, on)` writes (None: the map has no such command)."""
+        cmd = self.regmap.commands.get(command)
+        return None if cmd is None else (cmd.on if on else cmd.off)
 
     async def _switch(self, command: str, on: bool) -> None:
         cmd = self.regmap.commands.get(command)

@@ -59,6 +59,32 @@ CHANNELS: tuple[Channel, ...] = (
     Channel("WH", "WH", "Wh"),
 )
 
+# What a WT300E can show at all, generously above its largest ranges (600 V, 40 A on the
+# WT310EH): anything beyond is a corrupted reply (instruments/plausibility.py).
+PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "U": (0.0, 1000.0),
+    "I": (0.0, 60.0),
+    "P": (-60000.0, 60000.0),
+    "S": (0.0, 60000.0),
+    "Q": (-60000.0, 60000.0),
+    "PF": (-1.0, 1.0),
+    "F": (0.0, 1000.0),
+}
+
+GPIB_MISSING = (
+    "a GPIB address needs linux-gpib and its Python bindings, which are not installed; "
+    "use the analyser's Ethernet (TCPIP::host::10001::SOCKET) or USB (USB0::...) address"
+)
+
+
+def _socket_port(address: str) -> int | None:
+    """The port of a `TCPIP::host::port::SOCKET` resource (None for any other kind)."""
+    parts = address.split("::")
+    if len(parts) == 4 and parts[3].upper() == "SOCKET" and parts[2].isdigit():
+        return int(parts[2])
+    return None
+
+
 SETUP: tuple[str, ...] = (
     "\n*CLS",  # the leading LF ends any half-received command; *CLS then drops its error
     ":SYST:COMM:COMM WT300",  # not the WT200 compatibility command set
@@ -114,6 +140,7 @@ def decode_value(token: str, unit: str) -> Reading:
 
 class YokogawaWT300:
     role: ClassVar[str] = "power_analyser"
+    PLAUSIBLE: ClassVar[dict[str, tuple[float, float]]] = PLAUSIBLE
 
     def __init__(
         self,
@@ -231,6 +258,9 @@ class YokogawaWT300:
             parse_resource_name(self.address)
         except InvalidResourceName as exc:
             raise self._error(InstrumentError, f"not a VISA resource string: {exc}") from exc
+        port = _socket_port(self.address)
+        if port is not None and not 1 <= port <= 65535:
+            raise self._error(InstrumentError, f"port {port} is not in 1..65535")
         try:
             # pyvisa keeps one resource manager per library for the whole process and closing
             # it closes every session in it: so the shared one is asked for each time (it may
@@ -252,6 +282,8 @@ class YokogawaWT300:
                 open_timeout=timeout_ms,
             )
         except (ValueError, VisaIOError) as exc:
+            if self.address.upper().startswith("GPIB"):
+                raise self._error(InstrumentError, GPIB_MISSING) from exc
             if isinstance(exc, ValueError) or exc.error_code in (
                 StatusCode.error_invalid_resource_name,
                 StatusCode.error_library_not_found,
@@ -259,6 +291,8 @@ class YokogawaWT300:
                 raise self._error(InstrumentError, f"cannot open: {exc}") from exc
             raise self._mapped(exc, "open") from exc
         except Exception as exc:  # pyvisa-py raises a bare Exception when a connect times out
+            if self.address.upper().startswith("GPIB") and "gpib" in str(exc).lower():
+                raise self._error(InstrumentError, GPIB_MISSING) from exc
             raise self._error(ConnectionLost, f"cannot open: {exc}") from exc
         gone = self._peer_gone()
         if gone:

@@ -18,7 +18,12 @@ from typing import Any
 from instruments.clock import Clock
 from instruments.sim.espec_server import EspecServer
 from instruments.sim.faults import FaultInjector
-from instruments.sim.modbus_servers import HeatPumpSim, HydraulicModuleSim
+from instruments.sim.modbus_servers import (
+    HeatPumpSim,
+    HydraulicModuleSim,
+    ModbusDeviceSim,
+    Write,
+)
 from instruments.sim.model import BenchModel
 from instruments.sim.proxy import FaultProxy, Framing, PtyBridge
 from instruments.sim.scpi_wt310 import Wt310Server
@@ -57,6 +62,7 @@ class SimBench:
         self.faults = faults or FaultInjector(clock)
         self.model = BenchModel(clock, self.faults, seed=seed)
         self._servers: list[Any] = []
+        self.modbus: dict[str, ModbusDeviceSim] = {}  # role -> server (its `writes` log)
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self.endpoints: Endpoints | None = None
 
@@ -70,6 +76,7 @@ class SimBench:
         espec = EspecServer(self.model, self.faults)
         heat_pump = HeatPumpSim(self.model, self.faults)
         hydraulic = HydraulicModuleSim(self.model, self.faults)
+        self.modbus = {"heat_pump": heat_pump, "hydraulic_module": hydraulic}
         for server in (scpi, espec, heat_pump, hydraulic):
             self._closers.append(server.stop)
         pa_port = await self._proxied("power_analyser", await scpi.start(HOST), "line")
@@ -151,6 +158,12 @@ class SimBenchThread:
             return fn()
 
         return self._call(run())
+
+    def writes(self, role: str, channel: str | None = None) -> list[Write]:
+        """The Modbus write log of `role` (optionally one channel): what the bench commanded.
+        Appends are atomic, so a copy is consistent from any thread, and after `stop()`."""
+        log = list(self.bench.modbus[role].writes)
+        return [w for w in log if channel is None or w.channel == channel]
 
     def __enter__(self) -> Endpoints:
         return self.start()

@@ -23,38 +23,30 @@ class FaultKind(StrEnum):
     DROP = "drop"  # connection closed and refused (on a tty: silence)
     DELAY = "delay"  # replies held back `seconds` (wall) - past any sane client timeout
     GARBLE = "garble"  # reply bytes corrupted, framing kept
+    BLACK_HOLE = "black_hole"  # connections accepted, requests swallowed, never an answer
+    FLIP = "flip"  # `bits` random bits of each reply flipped (default 1), framing not kept
+    IGNORE_WRITES = "ignore_writes"  # Modbus writes acknowledged but not applied
     MODBUS_EXCEPTION = "modbus_exception"  # Modbus replies carry exception `code` (default 4)
     OVER_RANGE = "over_range"  # values read as the device's over-range / not-available sentinel
     CHAMBER_STUCK = "chamber_stuck"  # the chamber cannot reach its set point (lacks capacity)
     HP_ALARM = "hp_alarm"  # the heat pump raises alarm `code` and stops its compressor
 
 
+LINK = frozenset(
+    {FaultKind.DROP, FaultKind.DELAY, FaultKind.GARBLE, FaultKind.BLACK_HOLE, FaultKind.FLIP}
+)  # the proxy's faults: every link has them
 APPLICABLE: dict[str, frozenset[FaultKind]] = {
-    "climate_chamber": frozenset(
-        {FaultKind.DROP, FaultKind.DELAY, FaultKind.GARBLE, FaultKind.CHAMBER_STUCK}
-    ),
-    "power_analyser": frozenset(
-        {FaultKind.DROP, FaultKind.DELAY, FaultKind.GARBLE, FaultKind.OVER_RANGE}
-    ),
-    "heat_pump": frozenset(
-        {
-            FaultKind.DROP,
-            FaultKind.DELAY,
-            FaultKind.GARBLE,
-            FaultKind.MODBUS_EXCEPTION,
-            FaultKind.OVER_RANGE,
-            FaultKind.HP_ALARM,
-        }
-    ),
-    "hydraulic_module": frozenset(
-        {
-            FaultKind.DROP,
-            FaultKind.DELAY,
-            FaultKind.GARBLE,
-            FaultKind.MODBUS_EXCEPTION,
-            FaultKind.OVER_RANGE,
-        }
-    ),
+    "climate_chamber": LINK | {FaultKind.CHAMBER_STUCK},
+    "power_analyser": LINK | {FaultKind.OVER_RANGE},
+    "heat_pump": LINK
+    | {
+        FaultKind.MODBUS_EXCEPTION,
+        FaultKind.OVER_RANGE,
+        FaultKind.HP_ALARM,
+        FaultKind.IGNORE_WRITES,
+    },
+    "hydraulic_module": LINK
+    | {FaultKind.MODBUS_EXCEPTION, FaultKind.OVER_RANGE, FaultKind.IGNORE_WRITES},
 }
 
 

@@ -18,6 +18,10 @@ they read their "not available" sentinel until written, then what was written.
 Value faults are applied here (transport faults are the `FaultProxy`'s):
 - `modbus_exception` (param `code`, default 4): every request is answered with that exception.
 - `over_range`: every polled register that has a sentinel reads it (0x8000 / 0xFFFF / NaN).
+- `ignore_writes`: writes are acknowledged as valid but not applied (a unit whose controller
+  ignores the bus): only a read-back shows it.
+Every write that reached the device is in `sim.writes` (bench time, address, channel, value,
+applied) - what tests assert the unit was commanded to do.
 The heat pump's alarm comes from the physics model (`model.heat_pump.alarm_code`).
 
 Usage: `sim = HeatPumpSim(model)`; `port = await sim.start()` (Modbus TCP, port 0 = any free
@@ -55,6 +59,17 @@ from instruments.sim.model import BenchModel
 _FC_TABLE = {1: "coil", 5: "coil", 15: "coil", 2: "discrete", 4: "input"}
 _FC_TABLE.update({fc: "holding" for fc in (3, 6, 16, 22, 23)})
 _WRITE_FCS = frozenset({5, 6, 15, 16, 22, 23})
+
+
+@dataclass(frozen=True)
+class Write:
+    """One channel written by a client, as the device saw it: the simulator's write log."""
+
+    t: float  # bench time
+    address: int
+    channel: str
+    value: float
+    applied: bool  # False under the `ignore_writes` fault
 
 
 @dataclass(frozen=True)
@@ -177,6 +192,7 @@ class ModbusDeviceSim:
         self.regmap = map if isinstance(map, RegisterMap) else load_map(map or self.default_map)
         self.device_id = device_id
         self.requests: list[Request] = []
+        self.writes: list[Write] = []
         self._store: dict[str, float] = {}  # channels no binding knows: plain memory
         self._servers: list[ModbusTcpServer | ModbusSerialServer] = []
         self._by_table: dict[str, list[Register]] = {
@@ -342,7 +358,12 @@ class ModbusDeviceSim:
                 if reg.enum is not None and int(reading.value) not in reg.enum:
                     return ExcCodes.ILLEGAL_VALUE
                 found[reg.name] = reading.value
+        applied = self._fault_params(FaultKind.IGNORE_WRITES) is None
+        now = self.model.clock.now()
         for reg in touched:
+            self.writes.append(Write(now, reg.address, reg.name, found[reg.name], applied))
+            if not applied:
+                continue
             binding = self.bindings.get(reg.name)
             if binding is not None and binding.set is not None:
                 binding.set(self.model, found[reg.name])

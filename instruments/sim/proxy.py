@@ -2,7 +2,8 @@
 
 Every simulated endpoint is reached through a `FaultProxy`: a loopback TCP relay that passes
 bytes through untouched until the `FaultInjector` says otherwise. Then it drops the connection
-(and closes new ones at once), holds replies back, or garbles them while keeping the framing,
+(and closes new ones at once), holds replies back, garbles them while keeping the framing,
+flips random bits in them, or black-holes the link (accepts, swallows requests, never answers),
 so a driver meets the faults the way it would meet a bad cable or a confused instrument, and
 the protocol servers stay free of fault logic. `PtyBridge` gives the same endpoint a real tty.
 """
@@ -35,6 +36,15 @@ def garble(data: bytes, framing: Framing, rng: random.Random) -> bytes:
     out = bytearray(data)
     for i in range(keep_head, body_end):
         out[i] = rng.choice(b"#$%&*?@^~!|") if framing == "line" else out[i] ^ rng.randrange(1, 256)
+    return bytes(out)
+
+
+def flip_bits(data: bytes, bits: int, rng: random.Random) -> bytes:
+    """`bits` random bits of `data` inverted: a noisy line, framing and checksums not kept."""
+    out = bytearray(data)
+    for _ in range(bits if out else 0):
+        i = rng.randrange(len(out))
+        out[i] ^= 1 << rng.randrange(8)
     return bytes(out)
 
 
@@ -111,12 +121,16 @@ class FaultProxy:
         while data := await src.read(65536):
             if self._fault(FaultKind.DROP) is not None:
                 return
+            if not replies and self._fault(FaultKind.BLACK_HOLE) is not None:
+                continue  # swallowed: the device never hears it, the client never hears back
             if replies:
                 delay = self._fault(FaultKind.DELAY)
                 if delay is not None:
                     await asyncio.sleep(float(delay.get("seconds", DEFAULT_DELAY_S)))
                 if self._fault(FaultKind.GARBLE) is not None:
                     data = garble(data, self.framing, self._rng)
+                if (flip := self._fault(FaultKind.FLIP)) is not None:
+                    data = flip_bits(data, int(flip.get("bits", 1)), self._rng)
             dst.write(data)
             await dst.drain()
 

@@ -71,7 +71,10 @@ PA = "instruments.power_analyser"
             ("calibration_due = 2026-01-31", 'calibration_due = "soon"'),
             f"lab.toml:9: {PA}.calibration_due: Input should be a valid date",
         ),
-        (('address = "TCPIP::10.0.0.5::10001::SOCKET"', "address = "), "lab.toml: not valid TOML"),
+        (
+            ('address = "TCPIP::10.0.0.5::10001::SOCKET"', "address = "),
+            "lab.toml:7: not valid TOML",
+        ),
     ],
 )
 def test_each_mistake_names_file_line_and_field(mutation, expected):

@@ -1,9 +1,10 @@
 """Fault campaigns: every simulator fault in every instrument on a seeded schedule, during a
 time-warped plan. Nothing crashes, nothing acquired is lost, every fault shows in the events,
-every interlock trip reaches the safe state within two acquisition periods."""
+every interlock trip reaches a confirmed safe state within six acquisition periods."""
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 
@@ -16,6 +17,7 @@ from tests.bench.run.conftest import plan_text
 
 SPEED = 300.0
 PERIOD_S = 5.0  # the acquisition period: sample_s in plan_text
+TIMEOUT_S = 3600.0  # the points' stabilisation timeout
 POINTS = """
   - id: A7W35
     air: {dry_bulb_c: 7, wet_bulb_c: 6}
@@ -24,14 +26,20 @@ POINTS = """
     air: {dry_bulb_c: 12, wet_bulb_c: 11}
     water: {outlet_c: 35}
 """
-TRANSPORT = {FaultKind.DROP, FaultKind.DELAY, FaultKind.GARBLE, FaultKind.MODBUS_EXCEPTION}
+TRANSPORT = {
+    FaultKind.DROP,
+    FaultKind.DELAY,
+    FaultKind.GARBLE,
+    FaultKind.MODBUS_EXCEPTION,
+    FaultKind.BLACK_HOLE,
+}
 
 
 def detected(kind: str, role: str, event) -> bool:
     """Does this event show that fault?"""
     text = event.message
     match kind:
-        case "drop" | "delay" | "garble" | "modbus_exception":
+        case "drop" | "delay" | "garble" | "modbus_exception" | "black_hole":
             # a failed read, a failed command, or the watchdog on that instrument
             return (
                 (event.kind == "instrument" and text.startswith(f"{role} read failed"))
@@ -50,7 +58,7 @@ def detected(kind: str, role: str, event) -> bool:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_fault_campaign(seed, tmp_path):
     plan = tmp_path / "plan.yaml"
-    plan.write_text(plan_text(POINTS, name=f"campaign{seed}", timeout=60))
+    plan.write_text(plan_text(POINTS, name=f"campaign{seed}", timeout=TIMEOUT_S / 60))
     results = tmp_path / "results"
     results.mkdir()
     done = subprocess.run(
@@ -80,19 +88,16 @@ def test_fault_campaign(seed, tmp_path):
     assert [f.seq for f in frames] == list(range(len(frames)))  # no frame lost, none twice
 
     scheduled = [e.data for e in store.events({"campaign"})]
+    link = ("drop", "delay", "garble")
     assert {(s["role"], s["kind"]) for s in scheduled} == {
-        ("climate_chamber", k) for k in ("drop", "delay", "garble", "chamber_stuck")
-    } | {("power_analyser", k) for k in ("drop", "delay", "garble", "over_range")} | {
-        ("heat_pump", k)
-        for k in ("drop", "delay", "garble", "modbus_exception", "over_range", "hp_alarm")
-    } | {
-        ("hydraulic_module", k)
-        for k in ("drop", "delay", "garble", "modbus_exception", "over_range")
-    }
+        ("climate_chamber", k) for k in (*link, "chamber_stuck")
+    } | {("power_analyser", k) for k in (*link, "over_range")} | {
+        ("heat_pump", k) for k in (*link, "modbus_exception", "over_range", "hp_alarm")
+    } | {("hydraulic_module", k) for k in (*link, "modbus_exception", "over_range")}
 
     events = store.events()
-    # catching up after a fault: a held reply (3 s wall) plus the retry back-off (30 s) and a
-    # few periods
+    # catching up after a fault: a held reply (3 s wall) plus the retry back-off (two periods)
+    # and a few periods
     margin = 3.0 * SPEED + 60.0
     windows: dict[str, list[tuple[float, float, str]]] = {}  # role -> when it was unreachable
     for s in scheduled:
@@ -101,13 +106,33 @@ def test_fault_campaign(seed, tmp_path):
                 (s["start"], s["start"] + s["duration_s"] + margin, s["kind"])
             )
 
+    held: list[tuple[float, float]] = []  # when the point was held (its timers stopped)
+    for e in store.events({"state"}):
+        if "-> held" in e.message:
+            held.append((e.t, math.inf))
+        elif e.message.startswith("held ->") and held:
+            held[-1] = (held[-1][0], e.t)
+
+    def longest_unheld(start: float, end: float) -> float:
+        """The longest stretch of [start, end] the point was not held."""
+        longest, t = 0.0, start
+        for a, b in sorted(held):
+            if b <= t or a >= end:
+                continue
+            longest, t = max(longest, a - t), max(t, b)
+        return max(longest, end - t)
+
     def masked(fault: dict) -> bool:
         """Another transport fault already had this instrument failing when this one began
-        (and, for a value fault, for all of it): its symptom is the failure going on."""
+        (and, for a value fault, for all of it): its symptom is the failure going on. A stuck
+        chamber shows as a stabilisation timeout, which holds stop and restart: a fault
+        without one un-held stretch that long cannot show."""
         start, end = fault["start"], fault["start"] + fault["duration_s"]
         others = [w for w in windows.get(fault["role"], []) if w[2] != fault["kind"]]
         if fault["kind"] in TRANSPORT:
             return any(a < start <= b for a, b, _ in others)
+        if fault["kind"] == FaultKind.CHAMBER_STUCK and longest_unheld(start, end) < TIMEOUT_S:
+            return True
         return any(a <= start and end <= b for a, b, _ in others)
 
     for fault in scheduled:
@@ -143,7 +168,7 @@ def test_fault_campaign(seed, tmp_path):
             late_run[role] = late_run.get(role, 0) + 1
             assert late_run[role] <= 3, f"{role} late for more than 3 frames at {frame.seq}"
 
-    # every interlock trip reached the safe state within two acquisition periods, unless the
+    # every interlock trip reached the safe state within six acquisition periods, unless the
     # heat pump itself could not be reached then (and the run says so)
     trips = [e for e in store.events({"interlock"}) if e.data and e.data.get("tripped")]
     safe = [e for e in store.events({"safety"}) if e.data and "latency_s" in e.data]
@@ -152,7 +177,7 @@ def test_fault_campaign(seed, tmp_path):
         trip_t = e.t - e.data["latency_s"]
         hp_faulty = any(a <= trip_t <= b for a, b, _ in windows.get("heat_pump", []))
         if e.data["reached"] and not hp_faulty:
-            assert e.data["periods"] <= 2.0, e.message
+            assert e.data["periods"] <= 6.0, e.message  # write + read-back (test_engine)
         elif not e.data["reached"]:
             assert "NOT confirmed" in e.message
             assert hp_faulty, e.message

@@ -142,7 +142,9 @@ async def test_an_interlock_trip_stops_the_bench_safely_and_the_point_resumes(si
     others = {e.data["interlock"] for e in store.events({"interlock"})} - {"heat pump alarm"}
     assert all(name.startswith("watchdog ") for name in others), others
     (safe,) = [e for e in store.events({"safety"}) if e.data and "latency_s" in e.data]
-    assert safe.data["reached"] and safe.data["periods"] <= 2.0
+    # confirmed off = a write and its read-back; at 500x a period is 10 ms of wall time, so a
+    # loaded machine's exchanges show as periods (at 1x they are a few ms of a 5 s period)
+    assert safe.data["reached"] and safe.data["periods"] <= 6.0
     cleared = [e for e in alarm_events if not e.data["tripped"]]
     assert cleared and cleared[0].t >= trips[0].t + 600  # held through the alarm and hold-off
     (row,) = store.points()
