@@ -5,7 +5,8 @@
 not match them, which `verify` reports and `report` repairs.
 
 Exit codes of both commands: 0 all well, 1 verification failed (each failure printed with the
-file it concerns), 2 bad input (no such directory, no readable run).
+file it concerns; for `report`: run.sqlite changed since it was sealed), 2 bad input (no such
+directory, no readable run).
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from bench.export.datasheet import DATASHEET_NAME, datasheet_csv
 from bench.export.report_html import REPORT_NAME, report_html
 from bench.export.result import RESULT_NAME, build_result, dumps, schema_problems
 from bench.export.rundata import load_run
+from bench.export.seal import StoreChanged, check_sealed, checkpoint
 from bench.export.settings import ExportError
 from bench.export.signing import SIG_NAME, SigningError, sign_sums, signature_problems
 from bench.export.sums import SUMS_NAME, check_sums, write_sums
+from bench.store import STORE_NAME
 
 RESULT_FILES = (RESULT_NAME, POINTS_NAME, SAMPLES_NAME, DATASHEET_NAME, REPORT_NAME)
+SEALED_FILES = (*RESULT_FILES, STORE_NAME)  # what SHA256SUMS lists: the raw data too
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -32,13 +36,17 @@ class ResultInvalid(Exception):
     """The result document built from a run breaks its own schema: a bug, never a user's."""
 
 
-def export_run(run_dir: Path) -> list[Path]:
-    """Write result.json, points.csv, samples.csv, datasheet.csv, report.html and SHA256SUMS.
+def export_run(run_dir: Path, *, reseal: bool = True) -> list[Path]:
+    """Write result.json, points.csv, samples.csv, datasheet.csv, report.html and SHA256SUMS
+    (over those and the checkpointed run.sqlite).
 
     Returns the paths written, SHA256SUMS last. Raises ExportError when `run_dir` holds no
-    readable run (str() names it), ResultInvalid if the document fails its schema.
+    readable run (str() names it), StoreChanged when `reseal` is false and the store differs
+    from the digest it was sealed with, ResultInvalid if the document fails its schema.
     """
     run_dir = Path(run_dir)
+    if not reseal:
+        check_sealed(run_dir)
     data = load_run(run_dir)
     doc = build_result(data)
     problems = schema_problems(doc)
@@ -56,7 +64,8 @@ def export_run(run_dir: Path) -> list[Path]:
         path = run_dir / name
         atomic.write_text(path, contents[name])
         written.append(path)
-    written.append(write_sums(run_dir, RESULT_FILES))
+    checkpoint(run_dir)
+    written.append(write_sums(run_dir, SEALED_FILES))
     signing = data.settings.station.signing
     if signing is not None:
         try:
@@ -69,7 +78,10 @@ def export_run(run_dir: Path) -> list[Path]:
 def report_command(run_dir: str, out: TextIO, err: TextIO) -> int:
     """`hpbench report RUNDIR`: regenerate every result file from run.sqlite."""
     try:
-        written = export_run(Path(run_dir))
+        written = export_run(Path(run_dir), reseal=False)
+    except StoreChanged as exc:
+        print(f"hpbench report: {exc}", file=err)
+        return EXIT_FAILED
     except ExportError as exc:
         print(f"hpbench report: {exc}", file=err)
         return EXIT_BAD_INPUT
@@ -98,7 +110,7 @@ def verify_command(run_dir: str, out: TextIO, err: TextIO, public_key: str | Non
             file=err,
         )
         return EXIT_BAD_INPUT
-    failures = [str(p) for p in check_sums(directory, RESULT_FILES)]
+    failures = [str(p) for p in check_sums(directory, SEALED_FILES)]
     failures += [f"{RESULT_NAME}: {p}" for p in _result_problems(directory / RESULT_NAME)]
     signed = ""
     if public_key is not None:
@@ -115,7 +127,7 @@ def verify_command(run_dir: str, out: TextIO, err: TextIO, public_key: str | Non
     if failures:
         print(f"{run_dir}: verification FAILED ({len(failures)} problem(s))", file=out)
         return EXIT_FAILED
-    print(f"{run_dir}: OK, {len(RESULT_FILES)} files and the result schema{signed}", file=out)
+    print(f"{run_dir}: OK, {len(SEALED_FILES)} files and the result schema{signed}", file=out)
     return EXIT_OK
 
 

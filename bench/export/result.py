@@ -117,7 +117,7 @@ def _run(data: RunData) -> dict[str, Any]:
     counts = Counter(e.kind for e in data.events)
     return {
         "id": meta["run_id"],
-        "directory": data.run_dir.name,
+        "directory": _directory(meta),
         "plan_name": meta["plan_name"],
         "created": meta.get("created"),
         "first_frame": iso(series.t[0]) if series.t else None,
@@ -136,6 +136,13 @@ def _run(data: RunData) -> dict[str, Any]:
             if e.kind in NOTABLE_EVENTS
         ],
     }
+
+
+def _directory(meta: dict[str, Any]) -> str:
+    """The name the run directory was created with (runner.run_dir_name), from the store:
+    the document must not change when the directory is copied or renamed."""
+    created = str(meta.get("created") or "")[:10]
+    return f"{created}_{meta['plan_name']}_{meta['run_id']}" if created else str(meta["run_id"])
 
 
 def _unit(data: RunData) -> dict[str, Any]:
