@@ -375,13 +375,18 @@ def _scop(data: RunData, points: list[dict[str, Any]]) -> dict[str, Any]:
     inputs = []
     for p in points:
         results = p["results"] or {}
+        unc = p["uncertainty"] or {}
         inputs.append(
             {
                 "id": p["id"],
                 "status": p["status"],
+                "reason": p["reason"],
                 "tj_c": p["set"]["air_dry_bulb_c"],
+                "outlet_c": p["set"]["water_outlet_c"],
                 "capacity_w": results.get("capacity_w"),
                 "cop": results.get("cop"),
+                "u_capacity_w": (unc.get("capacity_w") or {}).get("u"),
+                "u_cop": (unc.get("cop") or {}).get("u"),
             }
         )
     spec_unit = data.plan.spec.unit if data.plan else None
@@ -394,16 +399,18 @@ def _scop(data: RunData, points: list[dict[str, Any]]) -> dict[str, Any]:
         points=inputs,
         plan_cdh=getattr(spec_unit, "cdh", None),
         plan_aux_w=_aux_dict(aux),
+        k=data.settings.k,
     )
 
 
-def _aux_dict(aux: Any) -> dict[str, float] | None:
-    """The plan's auxiliary powers, once the plan model has them (a mapping or a model)."""
+def _aux_dict(aux: Any) -> dict[str, Any] | None:
+    """The plan's declared auxiliary powers (W) and their source, or None."""
     if aux is None:
         return None
-    if isinstance(aux, dict):
-        return {k: float(v) for k, v in aux.items()}
-    return {k: float(getattr(aux, k)) for k in ("poff", "pto", "psb", "pck")}
+    return {
+        **{k: float(getattr(aux, k)) for k in ("poff", "pto", "psb", "pck")},
+        "source": str(aux.source),
+    }
 
 
 def _num(value: Any) -> float | None:

@@ -241,7 +241,6 @@ class En14825Defaults:
 
     name: str
     version: str
-    aux_w: dict[str, Tagged]  # poff, pto, psb, pck
     cdh: Tagged
 
 
@@ -257,6 +256,5 @@ def en14825_defaults() -> En14825Defaults:
     return En14825Defaults(
         name=str(raw["name"]),
         version=str(raw["version"]),
-        aux_w={k: tagged(raw["aux_w"][k]) for k in ("poff", "pto", "psb", "pck")},
         cdh=tagged(raw["cdh"]),
     )

@@ -190,6 +190,17 @@ class Defaults(_Strict):
     on_unstable: OnUnstable | None = None
 
 
+class AuxPowers(_Strict):
+    """EN 14825 auxiliary-mode powers of this unit (Keymark EN14825_023..026), as declared for
+    it: a bench run does not measure them, so the SCOP needs them with their source."""
+
+    poff: Annotated[Number, _between(0, 1000, "W", "the range")]
+    pto: Annotated[Number, _between(0, 1000, "W", "the range")]
+    psb: Annotated[Number, _between(0, 1000, "W", "the range")]
+    pck: Annotated[Number, _between(0, 1000, "W", "the range")]
+    source: str = Field(min_length=1, max_length=500)
+
+
 class Unit(_Strict):
     """The heat pump under test; the EN 14825 design values are needed for part loads."""
 
@@ -200,6 +211,7 @@ class Unit(_Strict):
     pdesignh_kw: Annotated[Number, _between(0.5, 500, "kW", "the design-load range")] | None = None
     tbiv_c: Annotated[Number, _between(-30, 16, "°C", "the range")] | None = None
     tol_c: Annotated[Number, _between(-30, 16, "°C", "the range")] | None = None
+    aux_w: AuxPowers | None = None
 
 
 class PlanFile(_Strict):

@@ -305,8 +305,10 @@ def test_an_en14825_run_yields_a_scop_block(en14825_run, doc14825):
             "points_left_out"
         ]
     assert scop["complete"] == (valid >= set("ABCDEF"))
-    assert scop["aux_source"].startswith("en14825-defaults")
-    assert all(tag.startswith("[U]") for tag in scop["aux_tags"].values())
+    # the auxiliary powers are the plan's declaration, named as such; Cdh the standard default
+    assert scop["aux_w"] == {"poff": 10.0, "pto": 20.0, "psb": 10.0, "pck": 0.0}
+    assert scop["aux_source"] == "plan: test declaration, not a real unit"
+    assert scop["cdh_source"].startswith("en14825-defaults")
 
 
 def test_export_run_writes_every_file(en14825_run, tmp_path):
