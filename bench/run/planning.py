@@ -100,4 +100,8 @@ def judgement(profile: Profile, station: Station) -> Judgement:
         transient_max_s=timing.transient_collection_min.value * 60.0,
         exclude_after_defrost_s=timing.defrost_exclusion_min.value * 60.0,
         nominal_voltage_v=station.station.nominal_voltage_v,
+        sample_max_s=timing.sample_max_s.value,
+        collection_restarts_max=(
+            int(timing.collection_restarts_max.value) if timing.collection_restarts_max else 3
+        ),
     )
