@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bench.interlocks import Interlock
+from bench.metrology.station_uncertainty import StationUncertainty
 from bench.telemetry.config import TelemetrySettings
 from bench.tomlpos import shown_key, toml_line, validation_messages
 from instruments import registry
@@ -107,6 +108,10 @@ class InstrumentEntry(_Strict):
     calibration_due: dt.date | None = None
     accuracy: dict[str, float] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
+    # issue 13: what the test report names per channel (ISO/IEC 17025 7.8.2.1)
+    calibration_certificate: str = ""
+    calibrated: dt.date | None = None
+    accuracy_source: str = ""  # where the accuracy numbers come from (certificate, datasheet)
 
     @field_validator("driver")
     @classmethod
@@ -134,6 +139,7 @@ class Station(_Strict):
     telemetry: TelemetrySettings | None = None  # MQTT publishing (bench/telemetry)
     signing: Signing | None = None  # tamper evidence beyond SHA256SUMS (bench/export/signing)
     limits: BenchLimits = Field(default_factory=BenchLimits)
+    uncertainty: StationUncertainty | None = None  # budget inputs of the bench (issue 13)
 
     @model_validator(mode="after")
     def _interlock_roles(self) -> Station:

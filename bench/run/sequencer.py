@@ -112,6 +112,8 @@ class PointState:
     setting_done: bool = False
     recent_water: list[tuple[float, float]] = field(default_factory=list)  # (in, out) to trim
     restarts: int = 0  # collections restarted by a sampling gap
+    gap_in_cycle: bool = False  # transient: the running cycle holds a sampling gap
+    first_collect_from: float | None = None  # the transient collection's first start
 
 
 @dataclass
@@ -361,6 +363,8 @@ class Sequencer:
         """The frame that completes the equilibrium is the first of the collection period."""
         t = frame.t
         p.collect_from, p.collection_frames = t, [frame]
+        if p.transient and p.first_collect_from is None:
+            p.first_collect_from = t
         self._go(Phase.COLLECTING, t, why)
 
     def _on_collecting(self, frame: Frame, p: PointState, t: float, inside: bool) -> list[Command]:
@@ -382,14 +386,27 @@ class Sequencer:
         collection goes on (extends) up to twice the time, then is judged as it stands."""
         assert p.collect_from is not None
         j = self.judgement
+        if p.gap_in_cycle and p.defrost_ends and p.defrost_ends[-1] == t:
+            # the cycle with a gap ends here: whole gap-free cycles are counted from now
+            p.gap_in_cycle = False
+            p.collect_from, p.collection_frames = t, p.collection_frames[-1:]
+            self.emit(
+                t,
+                "transient",
+                f"point {p.spec.id}: cycle with a sampling gap not "
+                "counted; whole cycles from this defrost end",
+                {"point": p.spec.id},
+            )
+            return []
         ends = [end for end in p.defrost_ends if end > p.collect_from]
-        elapsed = t - p.collect_from
-        if not ends and elapsed >= j.transient_max_s and not p.in_defrost:
+        elapsed = t - (p.first_collect_from or p.collect_from)
+        if not ends and t - p.collect_from >= j.transient_max_s and not p.in_defrost:
             self._back_to_steady(p, t)  # a whole transient period without a defrost
             return self._compute(t, p)
         at_end = bool(ends) and ends[-1] == t
         whole_s = ends[-1] - p.collect_from if ends else 0.0
-        if at_end and (len(ends) >= j.transient_cycles or whole_s >= j.transient_max_s):
+        complete = len(ends) >= j.transient_cycles or whole_s >= j.transient_max_s
+        if at_end and complete and not p.gap_in_cycle:
             return self._compute(t, p)
         if elapsed >= 2 * j.transient_max_s and not p.in_defrost:
             return self._compute(t, p)  # judged in _compute: too few cycles, not valid
@@ -403,16 +420,14 @@ class Sequencer:
         p.restarts += 1
         what = f"sample gap of {gap:.0f} s (limit {limit:g} s) in the collection of {p.spec.id}"
         self.emit(t, "gap", what, {"point": p.spec.id, "gap_s": gap, "restarts": p.restarts})
-        if p.restarts > self.judgement.collection_restarts_max:
+        if not p.transient and p.restarts > self.judgement.collection_restarts_max:
             reason = f"{what}: {p.restarts} gaps, collection restarted too often"
             self._finish_point(t, "invalid", reason)
             return self._next_point(t)
-        if p.transient:
-            p.collect_from, p.collection_frames = None, []
-            p.ready_since = t
-            p.timeout_from = t
-            self._go(Phase.EQUILIBRIUM, t, f"{what}: collection from the next defrost end")
-            return []
+        if p.transient:  # the running cycle does not count: whole cycles from its end
+            p.collection_frames.append(frame)
+            p.gap_in_cycle = True
+            return self._on_transient_collecting(p, t)
         self._start_collecting(p, frame, f"{what}: collection restarted")
         return []
 
@@ -478,7 +493,7 @@ class Sequencer:
         self._go(Phase.COMPUTING, t)
         assert p.collect_from is not None
         end = t
-        if p.transient:  # integrate over complete cycles: up to the last defrost end
+        if p.transient:  # integrate over complete gap-free cycles: up to the last defrost end
             ends = [e for e in p.defrost_ends if e > p.collect_from]
             if ends:
                 end = ends[-1]

@@ -451,3 +451,21 @@ def test_the_water_inlet_is_trimmed_while_stabilising_so_the_outlet_is_on_target
     bench.run_for(2000)
     (outcome,) = bench.seq.outcomes
     assert outcome.status == "valid", outcome.reason
+
+
+def test_a_sampling_gap_in_a_transient_cycle_is_not_counted_and_the_window_extends():
+    bench, cycle = transient_bench(1200)
+    cycle()
+    bench.run_for(200)
+    bench.frame(60)  # a 60 s gap inside the second cycle
+    bench.run_for(1000)
+    cycle()  # the cycle holding the gap ends: counting starts again from here
+    assert any("sampling gap not counted" in m for _, _, m in bench.events)
+    for _ in range(3):
+        cycle()
+    (outcome,) = bench.seq.outcomes
+    assert outcome.transient and outcome.status == "valid", outcome.reason
+    steps = [b.t - a.t for a, b in zip(outcome.frames, outcome.frames[1:], strict=False)]
+    assert max(steps) <= 10.0  # the window holds three whole gap-free cycles
+    ends = [t for t, kind, m in bench.events if kind == "defrost" and "ended" in m]
+    assert outcome.frames[0].t == ends[2] and outcome.frames[-1].t == ends[5]
