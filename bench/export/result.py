@@ -18,16 +18,17 @@ from functools import cache
 from importlib import metadata, resources
 from typing import Any
 
-from bench.export import pointcalc
+from bench.export import pointcalc, validity
 from bench.export.rundata import RunData
 from bench.export.seasonal import scop_block
 from bench.export.settings import accuracy_summary
+from bench.export.stamps import iso
 from bench.plan import ResolvedPoint
 from bench.plan.model import DEFAULT_BAROMETRIC_PA
 from bench.store import PointRow
 
 FORMAT = "hpbench-result"
-SCHEMA_VERSION = "1.0"  # major.minor: docs/result-files.md, "Versions"
+SCHEMA_VERSION = "1.1"  # major.minor: docs/result-files.md, "Versions"
 SCHEMA_RESOURCE = "schema/result-1.schema.json"
 RESULT_NAME = "result.json"
 NOTABLE_EVENTS = frozenset({"alarm", "operator", "gap", "run", "transient", "instrument"})
@@ -75,6 +76,7 @@ def build_result(data: RunData) -> dict[str, Any]:
     }
     if doc["plan"]["standard"] == "en14825":
         doc["scop"] = _scop(data, points)
+    doc.update(validity.document_parts(data, doc))
     return doc
 
 
@@ -102,14 +104,6 @@ def schema_problems(doc: Any) -> list[str]:
 
 
 # -- the parts ----------------------------------------------------------------------------
-
-
-def iso(t: float | None) -> str | None:
-    """Bench time (epoch seconds) as UTC ISO 8601 to the second."""
-    if t is None:
-        return None
-    stamp = dt.datetime.fromtimestamp(t, dt.UTC).isoformat(timespec="seconds")
-    return stamp.replace("+00:00", "Z")
 
 
 def _run(data: RunData) -> dict[str, Any]:
@@ -313,8 +307,10 @@ def _point(
         "results": None,
         "uncertainty": None,
         "heat_pump_reported": None,
+        **validity.EMPTY_POINT_PARTS,
     }
     if row.first_seq is None or row.last_seq is None:
+        point.update(validity.point_parts(data, point, [], None))
         return point
     rows = data.series.span(row.first_seq, row.last_seq)
     if not rows:
@@ -322,9 +318,19 @@ def _point(
         return point
     t = data.series.t[rows.start : rows.stop]
     cols = {c: data.series.column(c, rows) for c in pointcalc.CHANNELS}
+    quantities = record.get("quantities") or {}
     numbers = pointcalc.point_numbers(
-        t, cols, transient=transient, settings=data.settings, barometric_pa=barometric_pa
+        t,
+        cols,
+        transient=transient,
+        settings=data.settings,
+        barometric_pa=barometric_pa,
+        deviations={
+            name: float((quantities.get(name) or {}).get("mean_deviation") or 0.0)
+            for name in ("water_outlet", "air_dry_bulb")
+        },
     )
+    point.update(validity.point_parts(data, point, t, numbers))
     window = numbers["window"]
     point.update(
         window={
@@ -361,6 +367,13 @@ def _not_run(index: int, p: ResolvedPoint) -> dict[str, Any]:
         "results": None,
         "uncertainty": None,
         "heat_pump_reported": None,
+        **validity.EMPTY_POINT_PARTS,
+        "validity": {
+            "rule": "",
+            "valid": False,
+            "reasons": ["the run ended before this point"],
+            "checks": [],
+        },
     }
 
 

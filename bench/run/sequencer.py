@@ -28,8 +28,16 @@ from typing import Any
 
 from bench.run.commands import Command, SafeState, SetAir, SetHeatPump, SetWater
 from bench.run.frame import Frame
-from bench.run.points import AIR_T, HP_DEFROST, WATER_FLOW, WATER_IN, WATER_OUT, PointSpec
-from bench.run.stability import Controlled, Judge, Tolerance
+from bench.run.points import (
+    AIR_T,
+    HP_DEFROST,
+    POWER,
+    WATER_FLOW,
+    WATER_IN,
+    WATER_OUT,
+    PointSpec,
+)
+from bench.run.stability import Controlled, GapMeter, Judge, Tolerance
 
 
 class Phase(StrEnum):
@@ -84,8 +92,9 @@ class Judgement:
     exclude_after_defrost_s: float = 300.0
     adjust_every_s: float = 180.0  # water-side trim period until collection starts
     nominal_voltage_v: float = 230.0
-    sample_max_s: float = 10.0  # the longest interval between frames a collection may hold
+    sample_max_s: float = 10.0  # the longest interval between usable frames in a collection
     collection_restarts_max: int = 3  # gaps that restart a collection before it is invalid
+    excuse_skipped_periods: bool = False  # simulated bench under time-warp: see GapMeter
 
 
 Emit = Callable[[float, str, str, dict[str, Any]], None]
@@ -113,6 +122,7 @@ class PointState:
     recent_water: list[tuple[float, float]] = field(default_factory=list)  # (in, out) to trim
     restarts: int = 0  # collections restarted by a sampling gap
     gap_in_cycle: bool = False  # transient: the running cycle holds a sampling gap
+    gaps: GapMeter | None = None  # of the running collection
     first_collect_from: float | None = None  # the transient collection's first start
 
 
@@ -363,14 +373,20 @@ class Sequencer:
         """The frame that completes the equilibrium is the first of the collection period."""
         t = frame.t
         p.collect_from, p.collection_frames = t, [frame]
+        p.gaps = GapMeter(
+            self.judgement.sample_max_s,
+            p.spec.sample_s if self.judgement.excuse_skipped_periods else None,
+        )
+        p.gaps.add(t, True)
         if p.transient and p.first_collect_from is None:
             p.first_collect_from = t
         self._go(Phase.COLLECTING, t, why)
 
     def _on_collecting(self, frame: Frame, p: PointState, t: float, inside: bool) -> list[Command]:
         if p.collection_frames[-1] is not frame:  # the first one was added on entering
-            gap = t - p.collection_frames[-1].t
-            if gap > self.judgement.sample_max_s:
+            assert p.gaps is not None
+            gap = p.gaps.add(t, _usable(frame))
+            if gap is not None and p.gaps.over(gap):
                 return self._sample_gap(frame, p, t, gap)
             p.collection_frames.append(frame)
         assert p.collect_from is not None
@@ -508,10 +524,6 @@ class Sequencer:
                     rec.mean_limit = self.judgement.transient_tolerances[name].mean
         bad = [r.reason() for r in records.values() if not r.ok] + ([short] if short else [])
         status = "invalid" if bad else "valid"
-        flows = [f.value(WATER_FLOW) for f in p.collection_frames]
-        valid_flows = [f for f in flows if f is not None]
-        if valid_flows:
-            self.flows_seen[p.spec.id] = sum(valid_flows) / len(valid_flows)
         as_dicts = {name: rec.as_dict() for name, rec in records.items()}
         self._finish_point(t, status, "; ".join(bad), records=as_dicts)
         return self._next_point(t)
@@ -535,6 +547,10 @@ class Sequencer:
     ) -> None:
         p = self.point
         assert p is not None
+        flows = [f.value(WATER_FLOW) for f in p.collection_frames]
+        valid_flows = [f for f in flows if f is not None]
+        if valid_flows and status in ("valid", "invalid"):  # for the points `flow_from` it
+            self.flows_seen[p.spec.id] = sum(valid_flows) / len(valid_flows)
         outcome = PointOutcome(
             spec=p.spec,
             status=status,
@@ -627,6 +643,11 @@ class Sequencer:
         assert p is not None
         p.judge = Judge(self._controlled(p.spec, p.inlet_sp, p.flow_sp))
         p.collect_from, p.collection_frames = None, []
+
+
+def _usable(frame: Frame) -> bool:
+    """All of the result's inputs (flow, both water temperatures, power) read OK."""
+    return all(frame.value(c) is not None for c in (WATER_FLOW, WATER_IN, WATER_OUT, POWER))
 
 
 def _within(value: float, bounds: tuple[float, float] | None) -> float:
