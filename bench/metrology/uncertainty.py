@@ -508,7 +508,7 @@ def _capacity_rows(
                 src("heat_loss", ""),
             )
         )
-    for name, dev, per_k, key in (
+    for name, dev, coeff, key in (
         (
             "condition: outlet water mean deviation",
             stats.dev_outlet_k,
@@ -517,9 +517,9 @@ def _capacity_rows(
         ),
         ("condition: air mean deviation", stats.dev_air_k, acc.phi_per_k_air, "phi_per_k_air"),
     ):
-        if per_k:
+        if coeff:
             u = abs(dev) / math.sqrt(3.0)
-            c = per_k * phi_w
+            c = coeff * phi_w
             rows.append(
                 Contribution(
                     name,
@@ -621,7 +621,7 @@ def _power_rows(stats: PointStats, acc: Accuracies) -> list[Contribution]:
                 src("power_drift", "station accuracy"),
             )
         )
-    for name, dev, per_k, key in (
+    for name, dev, coeff, key in (
         (
             "condition: outlet water mean deviation",
             stats.dev_outlet_k,
@@ -630,9 +630,9 @@ def _power_rows(stats: PointStats, acc: Accuracies) -> list[Contribution]:
         ),
         ("condition: air mean deviation", stats.dev_air_k, acc.p_per_k_air, "p_per_k_air"),
     ):
-        if per_k:
+        if coeff:
             u = abs(dev) / math.sqrt(3.0)
-            c = per_k * p
+            c = coeff * p
             rows.append(
                 Contribution(
                     name,

@@ -378,8 +378,7 @@ class Sequencer:
             p.spec.sample_s if self.judgement.excuse_skipped_periods else None,
         )
         p.gaps.add(t, True)
-        if p.transient and p.first_collect_from is None:
-            p.first_collect_from = t
+        p.first_collect_from = t  # a new collection (a gap only moves `collect_from`)
         self._go(Phase.COLLECTING, t, why)
 
     def _on_collecting(self, frame: Frame, p: PointState, t: float, inside: bool) -> list[Command]:
