@@ -282,18 +282,26 @@ class Sequencer:
     def _keep_water(self, frame: Frame, p: PointState, t: float) -> list[Command]:
         """Keep the water side on target while stabilising and in equilibrium (never while
         collecting): every adjust period, the median outlet (or rise) of that period is compared
-        with its target and trimmed when it is off by more than half the mean limit, so the
-        collection starts on target. A transient point waiting for its defrost end is left
-        alone (its outlet swings with the cycle), as are defrosts and the readings after."""
+        with its target and trimmed when it is off by more than half the mean limit, and once
+        more as the equilibrium completes, so the collection starts on target. A transient
+        point waiting for its defrost end is left alone (its outlet swings with the cycle), as
+        are defrosts and the readings after. Only the last third of the period is looked at:
+        the water is still settling from the previous trim before it."""
         t_in, t_out = frame.value(WATER_IN), frame.value(WATER_OUT)
         if p.ready_since is not None or p.in_defrost or (p.transient and self._after_defrost(p, t)):
             return []
         if t_in is not None and t_out is not None:
             p.recent_water.append((t_in, t_out))
-        if t - p.last_adjust < self.judgement.adjust_every_s:
+        closing = (  # the equilibrium is complete: a last look before collection starts
+            self.phase == Phase.EQUILIBRIUM
+            and not p.transient
+            and p.judge.held_for(t) >= p.spec.equilibrium_s
+        )
+        if t - p.last_adjust < self.judgement.adjust_every_s and not closing:
             return []
         p.last_adjust = t
         recent, p.recent_water = p.recent_water, []
+        recent = recent[-max(5, len(recent) // 3) :]
         if len(recent) < 2:
             return []
         # medians: a single excursion (which the judge deals with) does not move the set point

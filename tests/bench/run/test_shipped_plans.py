@@ -33,14 +33,17 @@ def shortened(name: str) -> str:
     return yaml.safe_dump(doc, sort_keys=False)
 
 
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("name", SHIPPED)
 async def test_a_shipped_plan_completes_with_every_point_valid(tmp_path, name, seed):
     done = await run_on_sim(tmp_path, shortened(name), speed=SPEED, seed=seed, limit_s=600)
     assert done.phase == Phase.DONE
     doc = build_result(load_run(done.prepared.run_dir))
-    statuses = {p["id"]: (p["status"], p["reason"]) for p in doc["points"]}
-    assert all(s == "valid" for s, _ in statuses.values()), statuses
+    not_valid = {
+        p["id"]: (p["status"], p["reason"]) for p in doc["points"] if p["status"] != "valid"
+    }
+    assert not not_valid
     assert doc["completeness"]["complete"], doc["completeness"]
     for p in doc["points"]:
         if p["transient"]:
