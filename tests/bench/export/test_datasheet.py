@@ -180,3 +180,34 @@ def test_the_file_is_csv_with_a_header(docs):
     parsed = list(csv.reader(io.StringIO(text, newline="")))
     assert parsed[0] == ["code", "dimension", "value", "unit", "description", "point", "note"]
     assert all(len(r) == 7 for r in parsed)
+
+
+def test_scop_uncertainty_is_propagated_from_the_points():
+    """u(SCOP) by finite differences of the points' u(Pdh), u(COP): a 1 % standard uncertainty
+    on every COP moves SCOPon by about 1 % when all move together (SCOPon is nearly
+    proportional to the COPs; back-up heat at TOL dilutes it slightly)."""
+    doc = loria_doc()
+    points = [
+        {
+            "id": p["id"],
+            "status": "valid",
+            "tj_c": p["set"]["air_dry_bulb_c"],
+            **p["results"],
+            "u_capacity_w": 0.0,
+            "u_cop": 0.01 * p["results"]["cop"],
+        }
+        for p in doc["points"]
+    ]
+    block = scop_block(
+        climate="average",
+        pdesignh_kw=9.0,
+        tbiv_c=-7.0,
+        tol_c=-10.0,
+        points=points,
+        plan_cdh=0.9,
+        plan_aux_w=LORIA_AUX,
+    )
+    rel = block["u_scop_on"] / block["scop_on"]
+    assert 0.008 < rel <= 0.0101
+    assert block["U_scop_on"] == pytest.approx(2 * block["u_scop_on"])
+    assert block["U_scop"] == pytest.approx(2 * block["u_scop"])
