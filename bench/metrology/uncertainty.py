@@ -302,21 +302,21 @@ def point_uncertainty(
     rows_p = _power_rows(stats, acc)
     # the 1.0 summary by kind (every term of the full budget is in one of them)
     budget_phi = {
-        "temperature sensors": _rss_signed(
+        "temperature sensors": combine(
             r for r in rows_phi if r.name.startswith(("t_in", "t_out", "ΔT pair"))
         ),
         "delta T scatter": abs(c_t) * stats.s_delta_t,
-        "flow meter": _rss_signed(r for r in rows_phi if r.name.startswith("flow meter")),
+        "flow meter": combine(r for r in rows_phi if r.name.startswith("flow meter")),
         "flow scatter": abs(c_q) * stats.s_qv,
-        "water properties": _rss_signed(
+        "water properties": combine(
             r for r in rows_phi if r.name.startswith(("water properties", "ρ", "cp"))
         ),
-        "heat loss and conditions": _rss_signed(
+        "heat loss and conditions": combine(
             r for r in rows_phi if r.name.startswith(("heat loss", "condition"))
         ),
     }
     budget_p = {
-        "power analyser": _rss_signed(r for r in rows_p if r.type == "B"),
+        "power analyser": combine(r for r in rows_p if r.type == "B"),
         "power scatter": stats.s_p,
     }
     u_phi = combine(rows_phi)
@@ -691,10 +691,6 @@ def effective_samples(values: Sequence[float]) -> float:
     return max(1.0, n * (1.0 - r1) / (1.0 + r1))
 
 
-def _rss_signed(rows: Iterable[Contribution]) -> float:
-    return combine(rows)
-
-
 def _ratio(num: Estimate, den: Estimate, k: float) -> Estimate:
     # u²(Φ/P) = (u_Φ/P)² + (Φ·u_P/P²)²  — the relative form without dividing by Φ.
     value = num.value / den.value
@@ -705,7 +701,3 @@ def _ratio(num: Estimate, den: Estimate, k: float) -> Estimate:
 def _sdm(values: Sequence[float], n_eff: float | None = None) -> float:
     """Standard deviation of the mean, s/√n (s/√n_eff for an autocorrelated series)."""
     return statistics.stdev(values) / math.sqrt(n_eff or len(values))
-
-
-def _rss(values: Iterable[float]) -> float:
-    return math.sqrt(math.fsum(v * v for v in values))
