@@ -380,3 +380,30 @@ def test_export_run_writes_every_file(en14825_run, tmp_path):
     ]
     assert json.loads((target / "result.json").read_text())["scop"]["scop"] > 2
     assert not list(target.glob(".*.tmp"))  # no temporary file left behind
+
+
+def test_an_en14825_result_without_declared_auxiliary_powers_still_validates(doc14825):
+    """No unit.aux_w: SCOP, ηs and QHE are null (SCOPon is given) and the document is valid."""
+    from bench.export.seasonal import scop_block
+
+    scop = doc14825["scop"]
+    inputs = [
+        {
+            "id": p["id"],
+            "status": p["status"],
+            "tj_c": p["set"]["air_dry_bulb_c"],
+            "capacity_w": (p["results"] or {}).get("capacity_w"),
+            "cop": (p["results"] or {}).get("cop"),
+        }
+        for p in doc14825["points"]
+    ]
+    block = scop_block(
+        climate=scop["climate"],
+        pdesignh_kw=scop["pdesignh_kw"],
+        tbiv_c=scop["tbiv_c"],
+        tol_c=scop["tol_c"],
+        points=inputs,
+    )
+    assert block["aux_w"] is None and block["scop"] is None and block["eta_s_percent"] is None
+    doc = {**doc14825, "scop": block}
+    assert schema_problems(doc) == []
