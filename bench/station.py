@@ -29,6 +29,7 @@ from pydantic import (
 
 from bench.interlocks import Interlock
 from bench.lab.config import LabSettings
+from bench.metrology.station_uncertainty import StationUncertainty
 from bench.permissives import Permissives
 from bench.telemetry.config import TelemetrySettings
 from bench.tomlpos import shown_key, toml_line, validation_messages
@@ -130,6 +131,10 @@ class InstrumentEntry(_Strict):
     calibration_due: dt.date | None = None
     accuracy: dict[str, float] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
+    # issue 13: what the test report names per channel (ISO/IEC 17025 7.8.2.1)
+    calibration_certificate: str = ""
+    calibrated: dt.date | None = None
+    accuracy_source: str = ""  # where the accuracy numbers come from (certificate, datasheet)
 
     @field_validator("driver")
     @classmethod
@@ -163,6 +168,7 @@ class Station(_Strict):
     permissives: Permissives = Field(default_factory=Permissives)  # before the unit starts
     # "role.channel" = [low, high]: narrows what a driver accepts as a plausible reading
     plausibility: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    uncertainty: StationUncertainty | None = None  # budget inputs of the bench (issue 13)
 
     @model_validator(mode="after")
     def _interlock_roles(self) -> Station:

@@ -96,7 +96,7 @@ def approve_command(
 
     Only a package that verifies is approved: the person approves what is there.
     """
-    from bench.export.commands import RESULT_FILES, export_run
+    from bench.export.commands import SEALED_FILES, export_run
     from bench.export.result import RESULT_NAME
     from bench.export.settings import ExportError
 
@@ -120,7 +120,7 @@ def approve_command(
             file=err,
         )
         return EXIT_BAD_INPUT
-    problems = check_sums(directory, RESULT_FILES)
+    problems = check_sums(directory, SEALED_FILES)
     if problems:
         for p in problems:
             print(f"{p}", file=out)
@@ -136,7 +136,7 @@ def approve_command(
     path = directory / APPROVAL_NAME
     atomic.write_text(path, json.dumps(approval.as_dict(), indent=2, ensure_ascii=False) + "\n")
     try:
-        written = export_run(directory, key_file=Path(key_file) if key_file else None)
+        written = export_run(directory, reseal=False, key_file=Path(key_file) if key_file else None)
         if digest(directory / RESULT_NAME) != approval.result_sha256:
             raise ExportError(
                 f"{directory / RESULT_NAME}: made again it differs from the one checked "
@@ -145,7 +145,7 @@ def approve_command(
     except ExportError as exc:
         path.unlink()
         with contextlib.suppress(ExportError):
-            export_run(directory)  # the package as it was, without the approval
+            export_run(directory, reseal=False)  # the package as it was, without the approval
         print(f"hpbench approve: {exc}", file=err)
         return EXIT_BAD_INPUT
     for p in [path, *written]:

@@ -5,7 +5,8 @@
 not match them, which `verify` reports and `report` repairs.
 
 Exit codes of both commands: 0 all well, 1 verification failed (each failure printed with the
-file it concerns), 2 bad input (no such directory, no readable run).
+file it concerns; for `report`: run.sqlite changed since it was sealed), 2 bad input (no such
+directory, no readable run).
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ from bench.export.pdf import PDF_NAME, PrintError, print_pdf
 from bench.export.report_html import REPORT_NAME, report_html
 from bench.export.result import RESULT_NAME, build_result, dumps, schema_problems
 from bench.export.rundata import load_run
+from bench.export.seal import StoreChanged, check_sealed, checkpoint
 from bench.export.settings import ExportError
 from bench.export.signing import SIG_NAME, SigningError, sign_sums, signature_problems
 from bench.export.sums import SUMS_NAME, check_sums, write_sums
+from bench.store import STORE_NAME
 
 RESULT_FILES = (RESULT_NAME, POINTS_NAME, SAMPLES_NAME, DATASHEET_NAME, REPORT_NAME)
 SEALED_WHEN_PRESENT = (APPROVAL_NAME, PDF_NAME)  # `hpbench approve`, `hpbench report --pdf`
+SEALED_FILES = (*RESULT_FILES, STORE_NAME)  # what SHA256SUMS lists: the raw data too
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -35,17 +39,23 @@ class ResultInvalid(Exception):
     """The result document built from a run breaks its own schema: a bug, never a user's."""
 
 
-def export_run(run_dir: Path, key_file: Path | None = None, pdf: bool = False) -> list[Path]:
-    """Write result.json, points.csv, samples.csv, datasheet.csv, report.html and SHA256SUMS.
+def export_run(
+    run_dir: Path, *, reseal: bool = True, key_file: Path | None = None, pdf: bool = False
+) -> list[Path]:
+    """Write result.json, points.csv, samples.csv, datasheet.csv, report.html and SHA256SUMS
+    (over those and the checkpointed run.sqlite).
 
     report.pdf too when `pdf` or when the run has one already (so it never shows an older
     report.html); SHA256SUMS lists it and approval.json when present. Signed with `key_file`,
     else with the station's signing key if it has one.
 
     Returns the paths written, SHA256SUMS last. Raises ExportError when `run_dir` holds no
-    readable run (str() names it), ResultInvalid if the document fails its schema.
+    readable run (str() names it), StoreChanged when `reseal` is false and the store differs
+    from the digest it was sealed with, ResultInvalid if the document fails its schema.
     """
     run_dir = Path(run_dir)
+    if not reseal:
+        check_sealed(run_dir)
     data = load_run(run_dir)
     doc = build_result(data)
     problems = schema_problems(doc)
@@ -63,13 +73,14 @@ def export_run(run_dir: Path, key_file: Path | None = None, pdf: bool = False) -
         path = run_dir / name
         atomic.write_text(path, contents[name])
         written.append(path)
+    checkpoint(run_dir)
     if pdf or (run_dir / PDF_NAME).exists():
         try:
             written.append(print_pdf(run_dir / REPORT_NAME, run_dir / PDF_NAME))
         except PrintError as exc:
             raise ExportError(f"{run_dir / PDF_NAME}: {exc}") from None
     extras = [name for name in SEALED_WHEN_PRESENT if (run_dir / name).is_file()]
-    written.append(write_sums(run_dir, (*RESULT_FILES, *extras)))
+    written.append(write_sums(run_dir, (*SEALED_FILES, *extras)))
     signing = data.settings.station.signing
     key = key_file or (Path(signing.key_file) if signing is not None else None)
     if key is not None:
@@ -84,7 +95,10 @@ def export_run(run_dir: Path, key_file: Path | None = None, pdf: bool = False) -
 def report_command(run_dir: str, out: TextIO, err: TextIO, pdf: bool = False) -> int:
     """`hpbench report RUNDIR [--pdf]`: regenerate every result file from run.sqlite."""
     try:
-        written = export_run(Path(run_dir), pdf=pdf)
+        written = export_run(Path(run_dir), reseal=False, pdf=pdf)
+    except StoreChanged as exc:
+        print(f"hpbench report: {exc}", file=err)
+        return EXIT_FAILED
     except ExportError as exc:
         print(f"hpbench report: {exc}", file=err)
         return EXIT_BAD_INPUT
@@ -113,7 +127,7 @@ def verify_command(run_dir: str, out: TextIO, err: TextIO, public_key: str | Non
             file=err,
         )
         return EXIT_BAD_INPUT
-    failures = [str(p) for p in check_sums(directory, RESULT_FILES)]
+    failures = [str(p) for p in check_sums(directory, SEALED_FILES)]
     failures += [f"{RESULT_NAME}: {p}" for p in _result_problems(directory / RESULT_NAME)]
     failures += approval_problems(directory, RESULT_NAME)
     signed = ""
@@ -131,7 +145,7 @@ def verify_command(run_dir: str, out: TextIO, err: TextIO, public_key: str | Non
     if failures:
         print(f"{run_dir}: verification FAILED ({len(failures)} problem(s))", file=out)
         return EXIT_FAILED
-    print(f"{run_dir}: OK, {len(RESULT_FILES)} files and the result schema{signed}", file=out)
+    print(f"{run_dir}: OK, {len(SEALED_FILES)} files and the result schema{signed}", file=out)
     return EXIT_OK
 
 

@@ -9,7 +9,10 @@ Values are rounded as data sheets print them (kW and ratios to 2 decimals, ηs t
 percent, W and kWh to integers); result.json keeps them unrounded. A field the run could not
 give (no valid point at that temperature) is written with an empty value and a note, never
 left out silently. Cdh and the auxiliary powers are the values the SCOP used, with their
-source in the note: a bench run does not measure them.
+source in the note: a bench run does not measure them; auxiliary powers the plan does not
+declare stay empty (never another product's). SCOP, ηs and QHE from an incomplete set of
+points (or without auxiliary powers) keep their codes with an empty value and the reason, and
+the first row, `HPBENCH_STATUS`, says `complete` or `incomplete` and names the missing points.
 """
 
 from __future__ import annotations
@@ -36,14 +39,33 @@ ROLE_FIELDS = (  # (Pdh code, COP code, role, what)
 )
 
 
+STATUS_CODE = "HPBENCH_STATUS"
+
+
 def datasheet_rows(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
-    rows: list[tuple[Any, ...]] = []
+    rows: list[tuple[Any, ...]] = [_status(doc)]
     scop = doc.get("scop")
     plan = doc["plan"]
     if plan["standard"] == "en14825" and scop and "climate" in scop:
         rows += _en14825(doc, scop)
     rows += _en14511(doc)
     return rows
+
+
+def _status(doc: dict[str, Any]) -> tuple[Any, ...]:
+    """First row: is the set of points complete, and if not, which points are missing why."""
+    missing = [
+        f"{p['id']} ({p['status']}{': ' + p['reason'] if p.get('reason') else ''})"
+        for p in doc["points"]
+        if p["status"] != "valid"
+    ]
+    scop = doc.get("scop") or {}
+    for m in scop.get("missing_points") or []:
+        if m["point"] is None:
+            missing.append(f"role {m['role']} at {m['tj_c']:g} °C ({m['reason']})")
+    status = "incomplete" if missing else "complete"
+    note = "missing: " + "; ".join(missing) if missing else "every point of the plan is valid"
+    return (STATUS_CODE, "0_0_0_0", status, "", "completeness of the run's points", "", note)
 
 
 def datasheet_csv(doc: dict[str, Any]) -> str:
@@ -60,15 +82,22 @@ def _en14825(doc: dict[str, Any], scop: Mapping[str, Any]) -> list[tuple[Any, ..
     dim = f"{app}_{CLIMATE[scop['climate']]}_0_0"
     rows: list[tuple[Any, ...]] = []
     no_scop = f"no SCOP: {scop['error']}" if scop.get("error") else ""
+    withheld = {item["field"]: item["reason"] for item in scop.get("not_exported") or []}
 
     def add(code: str, value: float | None, digits: int, unit: str, what: str, **kw: str) -> None:
         shown = None if value is None else _round(value, digits)
         note = kw.get("note", "") or ("" if value is not None else no_scop or "not measured")
         rows.append((code, dim, shown, unit, what, kw.get("point", ""), note))
 
-    add("EN14825_001", scop.get("eta_s_percent"), 0, "%", "seasonal efficiency ηs,h")
+    def figure(code: str, key: str, digits: int, unit: str, what: str) -> None:
+        if key in withheld:
+            rows.append((code, dim, None, unit, what, "", withheld[key]))
+        else:
+            add(code, scop.get(key), digits, unit, what)
+
+    figure("EN14825_001", "eta_s_percent", 0, "%", "seasonal efficiency ηs,h")
     add("EN14825_002", scop["prated_kw"], 2, "kW", "rated heat output Prated (= Pdesignh)")
-    add("EN14825_003", scop.get("scop"), 2, "", "SCOP")
+    figure("EN14825_003", "scop", 2, "", "SCOP")
     add("EN14825_004", scop["tbiv_c"], 0, "°C", "bivalent temperature Tbiv")
     add("EN14825_005", scop["tol_c"], 0, "°C", "operation limit temperature TOL")
 
@@ -104,15 +133,36 @@ def _en14825(doc: dict[str, Any], scop: Mapping[str, Any]) -> list[tuple[Any, ..
     cdh_note = f"not measured: {scop['cdh_source']}"
     add("EN14825_020", scop["cdh"], 2, "", "Cdh at Tj = -7 °C", note=cdh_note)
     add("EN14825_021", scop["cdh"], 2, "", "Cdh at Tj = +2 °C", note=cdh_note)
-    aux_note = f"not measured: {scop['aux_source']}"
+    e_point = by_role.get("E")
+    wtol_note = "" if scop.get("wtol_c") is not None else "no valid point at TOL"
+    add(
+        "EN14825_022",
+        scop.get("wtol_c"),
+        0,
+        "°C",
+        "water outlet temperature at TOL (WTOL), set value",
+        point=e_point["id"] if e_point else "",
+        note=wtol_note,
+    )
+    aux = scop.get("aux_w")
+    aux_note = f"not measured: {scop['aux_source']}" if aux else scop["aux_source"]
     for code, key, what in (
         ("EN14825_023", "poff", "power in off mode POFF"),
         ("EN14825_024", "pto", "power in thermostat-off mode PTO"),
         ("EN14825_025", "psb", "power in standby mode PSB"),
         ("EN14825_026", "pck", "power in crankcase heater mode PCK"),
     ):
-        add(code, scop["aux_w"][key], 0, "W", what, note=aux_note)
-    add("EN14825_029", scop.get("qhe_kwh"), 0, "kWh/a", "annual energy consumption QHE")
+        add(code, aux[key] if aux else None, 0, "W", what, note=aux_note)
+    psup_note = withheld.get("scop_on", "") if scop.get("psup_kw") is not None else ""
+    add(
+        "EN14825_028",
+        None if psup_note else scop.get("psup_kw"),
+        2,
+        "kW",
+        "supplementary heater capacity at Tdesignh (PSUP = elbu)",
+        note=psup_note,
+    )
+    figure("EN14825_029", "qhe_kwh", 0, "kWh/a", "annual energy consumption QHE")
     return rows
 
 

@@ -20,6 +20,7 @@ The heat pump's own readings are averaged beside them for comparison and never u
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import statistics
@@ -29,7 +30,8 @@ from typing import Any
 from bench.export.settings import BenchSettings
 from bench.metrology import capacity
 from bench.metrology.psychro import wet_bulb
-from bench.metrology.uncertainty import Estimate, PointStats, point_uncertainty
+from bench.metrology.uncertainty import Contribution, Estimate, PointStats, point_uncertainty
+from bench.run.measure import BAROMETER
 from bench.run.points import (
     AIR_RH,
     AIR_T,
@@ -50,6 +52,7 @@ HP_OUTDOOR = "heat_pump.outdoor_temp"
 HP_ENERGY = "heat_pump.electrical_energy"  # Wh counter
 CHANNELS = (
     *INPUTS,
+    BAROMETER,
     AIR_T,
     AIR_RH,
     VOLTAGE,
@@ -67,6 +70,17 @@ TRANSIENT = "integrated over complete defrost cycles"
 Columns = Mapping[str, Sequence[float | None]]
 
 
+COVERAGE = (
+    "The expanded uncertainty U is the combined standard uncertainty u multiplied by the "
+    "coverage factor k = {k:g}, which for a normal distribution corresponds to a coverage "
+    "probability of about 95 % (JCGM 100:2008, GUM 6.2-6.3)."
+)
+
+
+def coverage_statement(k: float) -> str:
+    return COVERAGE.format(k=k)
+
+
 def point_numbers(
     t: Sequence[float],
     cols: Columns,
@@ -74,15 +88,22 @@ def point_numbers(
     transient: bool,
     settings: BenchSettings,
     barometric_pa: float,
+    deviations: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
-    """The `measured`, `results`, `uncertainty` and `heat_pump_reported` of one point."""
+    """The `measured`, `results`, `uncertainty` and `heat_pump_reported` of one point.
+
+    `deviations`: the mean deviations from set of the outlet water and the air (K), for the
+    condition terms of the budget."""
+    deviations = deviations or {}
     n = len(t)
     usable = [i for i in range(n) if all(cols[c][i] is not None for c in INPUTS)]
+    measured_pa = _mean(cols.get(BAROMETER))
     out: dict[str, Any] = {
-        "measured": measured_conditions(cols, barometric_pa),
+        "measured": measured_conditions(cols, measured_pa or barometric_pa),
         "heat_pump_reported": heat_pump_reported(t, cols),
         "results": None,
         "uncertainty": None,
+        "usable": [i in set(usable) for i in range(n)],
         "window": {
             "first_t": t[0] if n else None,
             "last_t": t[-1] if n else None,
@@ -108,11 +129,13 @@ def point_numbers(
     try:
         if transient:
             defrost = [(cols[HP_DEFROST][i] or 0.0) >= 0.5 for i in usable]
-            out["results"], out["uncertainty"] = _transient(
-                ts, qv, t_in, t_out, p, defrost, settings, dp, corr
+            out["results"], out["uncertainty"], out["cycles"] = _transient(
+                ts, qv, t_in, t_out, p, defrost, settings, dp, corr, deviations
             )
         else:
-            out["results"], out["uncertainty"] = _steady(qv, t_in, t_out, p, settings, dp, corr)
+            out["results"], out["uncertainty"] = _steady(
+                qv, t_in, t_out, p, settings, dp, corr, deviations
+            )
     except ValueError as exc:  # water outside the liquid range, zero power: no numbers
         out["results"] = {"error": str(exc)}
         out["uncertainty"] = {"available": False, "reason": str(exc)}
@@ -127,6 +150,7 @@ def _steady(
     s: BenchSettings,
     dp: float,
     pump: capacity.PumpCorrection | None,
+    deviations: Mapping[str, float],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     mean = statistics.fmean
     r = capacity.steady_point(
@@ -150,8 +174,13 @@ def _steady(
     }
     if s.accuracies is None:
         return results, _not_available(s)
-    u = point_uncertainty(
+    stats = dataclasses.replace(
         PointStats.from_series(t_in, t_out, qv, p),
+        dev_outlet_k=deviations.get("water_outlet", 0.0),
+        dev_air_k=deviations.get("air_dry_bulb", 0.0),
+    )
+    u = point_uncertainty(
+        stats,
         s.accuracies,
         p_pa=s.pressure_pa,
         meter=s.meter,
@@ -170,6 +199,10 @@ def _steady(
         "cop": _estimate(u.cop),
         "budget_capacity_w": dict(u.budget_phi_w),
         "budget_power_w": dict(u.budget_p_w),
+        "coverage": coverage_statement(s.k),
+        "n_eff": dict(stats.n_eff),
+        "n": stats.n,
+        "budget": budget_lists(u.rows_phi, u.rows_p, r.phi_w, r.power.effective_w),
     }
 
 
@@ -183,7 +216,8 @@ def _transient(
     s: BenchSettings,
     dp: float,
     pump: capacity.PumpCorrection | None,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+    deviations: Mapping[str, float],
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
     def integrate(a: int, b: int) -> capacity.IntegratedResult:
         return capacity.integrate(
             ts[a:b],
@@ -198,7 +232,21 @@ def _transient(
         )
 
     r = integrate(0, len(ts))
-    cycles = [integrate(a, b + 1) for a, b in cycle_bounds(defrost)]
+    bounds = cycle_bounds(defrost)
+    cycles = [integrate(a, b + 1) for a, b in bounds]
+    cycle_rows = [
+        {
+            "index": i + 1,
+            "start_t": ts[a],
+            "end_t": ts[b],
+            "duration_s": ts[b] - ts[a],
+            "defrost_s": _defrost_seconds(ts[a : b + 1], defrost[a : b + 1]),
+            "capacity_w": c.phi_w,
+            "power_w": c.p_e_w,
+            "cop": c.cop,
+        }
+        for i, ((a, b), c) in enumerate(zip(bounds, cycles, strict=True))
+    ]
     results = {
         "method": TRANSIENT,
         "capacity_w": r.phi_w,
@@ -213,9 +261,16 @@ def _transient(
         "cycles": len(cycles),
     }
     if s.accuracies is None:
-        return results, _not_available(s)
+        return results, _not_available(s), cycle_rows
     mean = statistics.fmean
-    at_means = PointStats(t_in_c=mean(t_in), t_out_c=mean(t_out), qv_m3h=mean(qv), p_w=mean(p))
+    at_means = PointStats(
+        t_in_c=mean(t_in),
+        t_out_c=mean(t_out),
+        qv_m3h=mean(qv),
+        p_w=mean(p),
+        dev_outlet_k=deviations.get("water_outlet", 0.0),
+        dev_air_k=deviations.get("air_dry_bulb", 0.0),
+    )
     b = point_uncertainty(
         at_means, s.accuracies, p_pa=s.pressure_pa, meter=s.meter, dp_pa=dp, pump=pump, k=s.k
     )
@@ -244,18 +299,72 @@ def _transient(
         return math.hypot(abs(value) * rel, s_a)
 
     k = s.k
-    return results, {
-        "available": True,
-        "k": k,
-        "type_a": type_a,
-        "capacity_w": _estimate(Estimate(r.phi_w, u_phi, k)),
-        "power_raw_w": _estimate(Estimate(r.p_raw_w, u_p, k)),
-        "power_w": _estimate(Estimate(r.p_e_w, u_p, k)),
-        "cop_raw": _estimate(Estimate(r.cop_raw, cop_u(r.cop_raw, r.p_raw_w, s_cop_raw), k)),
-        "cop": _estimate(Estimate(r.cop, cop_u(r.cop, r.p_e_w, s_cop), k)),
-        "budget_capacity_w": budget_phi,
-        "budget_power_w": budget_p,
+    n_cycles = len(cycles)
+    source = f"s/√n over n = {n_cycles} complete defrost cycles (per-cycle values)"
+
+    def cycle_row(name: str, value: float, unit: str, s_a: float) -> Contribution:
+        return Contribution(name, "A", value, unit, s_a, unit, None, 1.0, "1", s_a, source)
+
+    rows_phi = [x for x in b.rows_phi if x.type == "B"]
+    rows_p = [x for x in b.rows_p if x.type == "B"]
+    rows_phi.append(cycle_row("cycle-to-cycle scatter (Type A)", r.phi_w, "W", s_phi))
+    rows_p.append(cycle_row("cycle-to-cycle scatter (Type A)", r.p_e_w, "W", s_p))
+    cop_budget = budget_lists(rows_phi, rows_p, r.phi_w, r.p_e_w)
+    # COP's Type A is the scatter of the per-cycle COPs (heat and power move together)
+    cop_budget["cop"] = [x for x in cop_budget["cop"] if x["type"] == "B"]
+    cop_budget["cop"].append(
+        cycle_row("cycle-to-cycle scatter (Type A)", r.cop, "1", s_cop).as_dict()
+    )
+    return (
+        results,
+        {
+            "available": True,
+            "k": k,
+            "type_a": type_a,
+            "capacity_w": _estimate(Estimate(r.phi_w, u_phi, k)),
+            "power_raw_w": _estimate(Estimate(r.p_raw_w, u_p, k)),
+            "power_w": _estimate(Estimate(r.p_e_w, u_p, k)),
+            "cop_raw": _estimate(Estimate(r.cop_raw, cop_u(r.cop_raw, r.p_raw_w, s_cop_raw), k)),
+            "cop": _estimate(Estimate(r.cop, cop_u(r.cop, r.p_e_w, s_cop), k)),
+            "budget_capacity_w": budget_phi,
+            "budget_power_w": budget_p,
+            "coverage": coverage_statement(k),
+            "n_eff": {"cycles": float(n_cycles)},
+            "n": n_cycles,
+            "budget": cop_budget,
+        },
+        cycle_rows,
+    )
+
+
+def budget_lists(
+    rows_phi: Sequence[Contribution], rows_p: Sequence[Contribution], phi: float, p: float
+) -> dict[str, list[dict[str, Any]]]:
+    """The budget of capacity, power and COP as lists of rows (result.json `budget`). COP's
+    rows are the capacity rows ÷ P and the power rows × Φ/P² (GUM 5.1.2 for a ratio)."""
+
+    def scaled(row: Contribution, c: float, prefix: str) -> dict[str, Any]:
+        d = row.as_dict()
+        d["name"] = f"{prefix}: {row.name}"
+        d["sensitivity"] = row.sensitivity * c
+        d["sensitivity_unit"] = (
+            f"({row.sensitivity_unit})·{'1/W' if prefix == 'capacity' else 'W/W²'}"
+        )
+        d["contribution"] = row.contribution * abs(c)
+        return d
+
+    cop_rows = [scaled(x, 1.0 / p, "capacity") for x in rows_phi] if p else []
+    cop_rows += [scaled(x, -phi / p**2, "power") for x in rows_p] if p else []
+    return {
+        "capacity_w": [x.as_dict() for x in rows_phi],
+        "power_w": [x.as_dict() for x in rows_p],
+        "cop": cop_rows,
     }
+
+
+def _defrost_seconds(t: Sequence[float], flags: Sequence[bool]) -> float:
+    """Time spent defrosting within one cycle (sample-and-hold of the unit's flag)."""
+    return math.fsum(b - a for a, b, f in zip(t, t[1:], flags, strict=False) if f)
 
 
 def cycle_bounds(defrost: Sequence[bool]) -> list[tuple[int, int]]:
@@ -272,7 +381,8 @@ def cycle_bounds(defrost: Sequence[bool]) -> list[tuple[int, int]]:
 
 
 def measured_conditions(cols: Columns, barometric_pa: float) -> dict[str, float | None]:
-    """Means of the controlled quantities over the window (OK readings only)."""
+    """Means of the controlled quantities over the window (OK readings only); wet bulb at
+    `barometric_pa` (the window's measured mean, or the plan's fallback)."""
     air, rh = _mean(cols.get(AIR_T)), _mean(cols.get(AIR_RH))
     wb = None
     if air is not None and rh is not None:
@@ -289,6 +399,7 @@ def measured_conditions(cols: Columns, barometric_pa: float) -> dict[str, float 
         "water_flow_m3h": _mean(cols.get(WATER_FLOW)),
         "voltage_v": _mean(cols.get(VOLTAGE)),
         "power_w": _mean(cols.get(POWER)),
+        "barometric_pa": barometric_pa,
     }
 
 

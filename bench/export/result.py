@@ -18,16 +18,17 @@ from functools import cache
 from importlib import metadata, resources
 from typing import Any
 
-from bench.export import pointcalc
+from bench.export import pointcalc, validity
 from bench.export.rundata import RunData
 from bench.export.seasonal import scop_block
 from bench.export.settings import accuracy_summary
+from bench.export.stamps import iso
 from bench.plan import ResolvedPoint
 from bench.plan.model import DEFAULT_BAROMETRIC_PA
 from bench.store import PointRow
 
 FORMAT = "hpbench-result"
-SCHEMA_VERSION = "1.0"  # major.minor: docs/result-files.md, "Versions"
+SCHEMA_VERSION = "1.1"  # major.minor: docs/result-files.md, "Versions"
 SCHEMA_RESOURCE = "schema/result-1.schema.json"
 RESULT_NAME = "result.json"
 NOTABLE_EVENTS = frozenset({"alarm", "operator", "gap", "run", "transient", "instrument"})
@@ -75,6 +76,7 @@ def build_result(data: RunData) -> dict[str, Any]:
     }
     if doc["plan"]["standard"] == "en14825":
         doc["scop"] = _scop(data, points)
+    doc.update(validity.document_parts(data, doc))
     return doc
 
 
@@ -104,20 +106,12 @@ def schema_problems(doc: Any) -> list[str]:
 # -- the parts ----------------------------------------------------------------------------
 
 
-def iso(t: float | None) -> str | None:
-    """Bench time (epoch seconds) as UTC ISO 8601 to the second."""
-    if t is None:
-        return None
-    stamp = dt.datetime.fromtimestamp(t, dt.UTC).isoformat(timespec="seconds")
-    return stamp.replace("+00:00", "Z")
-
-
 def _run(data: RunData) -> dict[str, Any]:
     meta, series = data.meta, data.series
     counts = Counter(e.kind for e in data.events)
     return {
         "id": meta["run_id"],
-        "directory": data.run_dir.name,
+        "directory": _directory(meta),
         "plan_name": meta["plan_name"],
         "created": meta.get("created"),
         "first_frame": iso(series.t[0]) if series.t else None,
@@ -136,6 +130,13 @@ def _run(data: RunData) -> dict[str, Any]:
             if e.kind in NOTABLE_EVENTS
         ],
     }
+
+
+def _directory(meta: dict[str, Any]) -> str:
+    """The name the run directory was created with (runner.run_dir_name), from the store:
+    the document must not change when the directory is copied or renamed."""
+    created = str(meta.get("created") or "")[:10]
+    return f"{created}_{meta['plan_name']}_{meta['run_id']}" if created else str(meta["run_id"])
 
 
 def _unit(data: RunData) -> dict[str, Any]:
@@ -306,8 +307,10 @@ def _point(
         "results": None,
         "uncertainty": None,
         "heat_pump_reported": None,
+        **validity.EMPTY_POINT_PARTS,
     }
     if row.first_seq is None or row.last_seq is None:
+        point.update(validity.point_parts(data, point, [], None))
         return point
     rows = data.series.span(row.first_seq, row.last_seq)
     if not rows:
@@ -315,9 +318,19 @@ def _point(
         return point
     t = data.series.t[rows.start : rows.stop]
     cols = {c: data.series.column(c, rows) for c in pointcalc.CHANNELS}
+    quantities = record.get("quantities") or {}
     numbers = pointcalc.point_numbers(
-        t, cols, transient=transient, settings=data.settings, barometric_pa=barometric_pa
+        t,
+        cols,
+        transient=transient,
+        settings=data.settings,
+        barometric_pa=barometric_pa,
+        deviations={
+            name: float((quantities.get(name) or {}).get("mean_deviation") or 0.0)
+            for name in ("water_outlet", "air_dry_bulb")
+        },
     )
+    point.update(validity.point_parts(data, point, t, numbers))
     window = numbers["window"]
     point.update(
         window={
@@ -354,6 +367,13 @@ def _not_run(index: int, p: ResolvedPoint) -> dict[str, Any]:
         "results": None,
         "uncertainty": None,
         "heat_pump_reported": None,
+        **validity.EMPTY_POINT_PARTS,
+        "validity": {
+            "rule": "",
+            "valid": False,
+            "reasons": ["the run ended before this point"],
+            "checks": [],
+        },
     }
 
 
@@ -368,13 +388,18 @@ def _scop(data: RunData, points: list[dict[str, Any]]) -> dict[str, Any]:
     inputs = []
     for p in points:
         results = p["results"] or {}
+        unc = p["uncertainty"] or {}
         inputs.append(
             {
                 "id": p["id"],
                 "status": p["status"],
+                "reason": p["reason"],
                 "tj_c": p["set"]["air_dry_bulb_c"],
+                "outlet_c": p["set"]["water_outlet_c"],
                 "capacity_w": results.get("capacity_w"),
                 "cop": results.get("cop"),
+                "u_capacity_w": (unc.get("capacity_w") or {}).get("u"),
+                "u_cop": (unc.get("cop") or {}).get("u"),
             }
         )
     spec_unit = data.plan.spec.unit if data.plan else None
@@ -387,16 +412,18 @@ def _scop(data: RunData, points: list[dict[str, Any]]) -> dict[str, Any]:
         points=inputs,
         plan_cdh=getattr(spec_unit, "cdh", None),
         plan_aux_w=_aux_dict(aux),
+        k=data.settings.k,
     )
 
 
-def _aux_dict(aux: Any) -> dict[str, float] | None:
-    """The plan's auxiliary powers, once the plan model has them (a mapping or a model)."""
+def _aux_dict(aux: Any) -> dict[str, Any] | None:
+    """The plan's declared auxiliary powers (W) and their source, or None."""
     if aux is None:
         return None
-    if isinstance(aux, dict):
-        return {k: float(v) for k, v in aux.items()}
-    return {k: float(getattr(aux, k)) for k in ("poff", "pto", "psb", "pck")}
+    return {
+        **{k: float(getattr(aux, k)) for k in ("poff", "pto", "psb", "pck")},
+        "source": str(aux.source),
+    }
 
 
 def _num(value: Any) -> float | None:

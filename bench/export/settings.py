@@ -14,12 +14,20 @@ uncertainty through its divisor: √3 for a maker's rectangular limit (GUM 4.3.7
         temperature_correlation,              optional r of the two sensors' errors, default 0
         flow_pct,                             required: ± % of reading
         flow_divisor,                         optional, default √3
-        rho_cp_pct }                          optional: uncertainty of ρ·cp, %, default 0
+        rho_cp_pct,                           optional: uncertainty of ρ·cp, %, default 0
+        temperature_drift_k,                  optional: ± drift of each sensor since its
+                                              calibration, K, rectangular
+        flow_drift_pct }                      optional: ± drift of the flow meter, %, rect.
     [instruments.power_analyser] accuracy = {
         reading_pct,                          required: ± % of reading
         range_pct, range_w,                   ± % of the range, and that range in W
                                               (both, or range_pct = 0)
-        divisor }                             optional, default √3
+        divisor,                              optional, default √3
+        drift_pct }                           optional: ± drift, % of reading, rectangular
+
+Beside them the budget takes the station's `[uncertainty]` table (heat loss, ρ and cp,
+sensitivities to the conditions: bench.metrology.station_uncertainty) and names, for each row,
+the instrument's serial, `calibration_certificate` and `accuracy_source` as its source.
 
 A key not in these lists makes the uncertainty "not available": a misspelt key silently
 ignored would understate it.
@@ -62,9 +70,11 @@ HYDRAULIC_KEYS = frozenset(
         "flow_pct",
         "flow_divisor",
         "rho_cp_pct",
+        "temperature_drift_k",
+        "flow_drift_pct",
     }
 )
-POWER_KEYS = frozenset({"reading_pct", "range_pct", "range_w", "divisor"})
+POWER_KEYS = frozenset({"reading_pct", "range_pct", "range_w", "divisor", "drift_pct"})
 PUMP_KEYS = frozenset({"mode", "efficiency", "dp_pa", "enabled"})
 DEFAULTS_RESOURCE = "en14825_defaults.toml"
 
@@ -187,10 +197,88 @@ def accuracies_of(station: Station) -> tuple[Accuracies | None, str]:
             power_range_w=power.get("range_w", 0.0),
             power_divisor=power.get("divisor", RECTANGULAR),
             rho_cp_pct=hydraulic.get("rho_cp_pct", 0.0),
+            u_t_drift_k=hydraulic.get("temperature_drift_k", 0.0) / RECTANGULAR,
+            u_flow_drift_rel=hydraulic.get("flow_drift_pct", 0.0) / 100.0 / RECTANGULAR,
+            u_power_drift_rel=power.get("drift_pct", 0.0) / 100.0 / RECTANGULAR,
+            **_station_terms(station),
+            sources=_sources(station, hydraulic, power),
         )
     except (ValueError, ZeroDivisionError) as exc:
         return None, f"station accuracies: {exc}"
     return accuracies, ""
+
+
+def _station_terms(station: Station) -> dict[str, float]:
+    """The `[uncertainty]` table as standard uncertainties and coefficients (fractions)."""
+    u = station.uncertainty
+    if u is None:
+        return {}
+    out: dict[str, float] = {}
+    if u.heat_loss_w:
+        out["u_heat_loss_w"] = u.heat_loss_w.standard
+    if u.rho_pct:
+        out["u_rho_rel"] = u.rho_pct.standard / 100.0
+    if u.cp_pct:
+        out["u_cp_rel"] = u.cp_pct.standard / 100.0
+    for key, name in (
+        ("phi_per_k_outlet", "capacity_per_k_outlet_pct"),
+        ("phi_per_k_air", "capacity_per_k_air_pct"),
+        ("p_per_k_outlet", "power_per_k_outlet_pct"),
+        ("p_per_k_air", "power_per_k_air_pct"),
+    ):
+        limit = getattr(u, name)
+        if limit is not None:
+            out[key] = abs(limit.value) / 100.0
+    return out
+
+
+def _sources(
+    station: Station, hydraulic: dict[str, float], power: dict[str, float]
+) -> dict[str, str]:
+    """Where each budget row's number comes from: the station key, and the instrument's
+    serial, calibration certificate and accuracy source."""
+
+    def who(role: str) -> str:
+        e = station.instruments[role]
+        parts = [f"{role} {e.serial}".strip()]
+        if e.calibration_certificate:
+            parts.append(f"certificate {e.calibration_certificate}")
+        if e.accuracy_source:
+            parts.append(e.accuracy_source)
+        return ", ".join(parts)
+
+    hm, pa = who("hydraulic_module"), who("power_analyser")
+    t_div = hydraulic.get("temperature_divisor", RECTANGULAR)
+    out = {
+        "temperature": f"{hm}: temperature_k ±{hydraulic.get('temperature_k')} K ÷ {t_div:.3g}",
+        "temperature_correlation": f"{hm}: temperature_correlation",
+        "temperature_drift": f"{hm}: temperature_drift_k, rectangular",
+        "flow": f"{hm}: flow_pct ±{hydraulic.get('flow_pct')} % of reading",
+        "flow_drift": f"{hm}: flow_drift_pct, rectangular",
+        "rho_cp": f"{hm}: rho_cp_pct",
+        "power_reading": f"{pa}: reading_pct ±{power.get('reading_pct')} % of reading",
+        "power_range": (
+            f"{pa}: range_pct ±{power.get('range_pct', 0)} % of the range range_w = "
+            f"{power.get('range_w', 0):g} W: the station's declared range (the driver does "
+            "not set or read the range)"
+        ),
+        "power_drift": f"{pa}: drift_pct, rectangular",
+    }
+    u = station.uncertainty
+    if u is not None:
+        for key, name in (
+            ("heat_loss", "heat_loss_w"),
+            ("rho", "rho_pct"),
+            ("cp", "cp_pct"),
+            ("phi_per_k_outlet", "capacity_per_k_outlet_pct"),
+            ("phi_per_k_air", "capacity_per_k_air_pct"),
+            ("p_per_k_outlet", "power_per_k_outlet_pct"),
+            ("p_per_k_air", "power_per_k_air_pct"),
+        ):
+            limit = getattr(u, name)
+            if limit is not None:
+                out[key] = f"station uncertainty.{name} = {limit.value:g}: {limit.source}"
+    return out
 
 
 def _accuracy(
@@ -226,6 +314,16 @@ def accuracy_summary(acc: Accuracies) -> dict[str, float]:
         "power_range_w": acc.power_range_w,
         "power_divisor": acc.power_divisor,
         "rho_cp_pct": acc.rho_cp_pct,
+        "u_t_drift_k": acc.u_t_drift_k,
+        "u_flow_drift_rel": acc.u_flow_drift_rel,
+        "u_power_drift_rel": acc.u_power_drift_rel,
+        "u_rho_rel": acc.u_rho_rel,
+        "u_cp_rel": acc.u_cp_rel,
+        "u_heat_loss_w": acc.u_heat_loss_w,
+        "phi_per_k_outlet": acc.phi_per_k_outlet,
+        "phi_per_k_air": acc.phi_per_k_air,
+        "p_per_k_outlet": acc.p_per_k_outlet,
+        "p_per_k_air": acc.p_per_k_air,
     }
 
 
@@ -241,7 +339,6 @@ class En14825Defaults:
 
     name: str
     version: str
-    aux_w: dict[str, Tagged]  # poff, pto, psb, pck
     cdh: Tagged
 
 
@@ -257,6 +354,5 @@ def en14825_defaults() -> En14825Defaults:
     return En14825Defaults(
         name=str(raw["name"]),
         version=str(raw["version"]),
-        aux_w={k: tagged(raw["aux_w"][k]) for k in ("poff", "pto", "psb", "pck")},
         cdh=tagged(raw["cdh"]),
     )

@@ -5,7 +5,8 @@ Bin hours come from ``bench/data/en14825_bins.json`` [X]. Per bin Tj:
     pl = (Tj − 16)/(Tdesignh − 16), Ph = Pdesignh·pl                                  [X]
     COPbin at each declared point: CR = min(1, Ph/Pdh), COPd·CR/(Cdh·CR + 1 − Cdh)     [S, X]
     Pdh and COPbin linear in Tj between declared points, extrapolated from the two
-    highest points (C–D) above the highest one and from the two lowest down to TOL      [X]
+    highest points (C–D) above the highest one; a point at TOL is required (EN 14825
+    declares one): nothing is extrapolated below the lowest declared point              [X]
     elbu = max(0, Ph − Pdh); below TOL the heat pump is off and elbu = Ph               [S]
     SCOPon  = Σ hj·Ph / Σ hj·[(Ph − elbu)/COPbin + elbu]
     SCOPnet = Σ hj·(Ph − elbu) / Σ hj·(Ph − elbu)/COPbin
@@ -209,6 +210,12 @@ def _unique_points(points: Iterable[DeclaredPoint], tol_c: float) -> list[Declar
             )
     if len(by_tj) < 2:
         raise ValueError(f"need points at two or more temperatures, got {len(by_tj)}")
+    if tol_c not in by_tj:  # EN 14825 declares Pdh and COP at TOL (STANDARDS.md §4)
+        lowest = min(by_tj)
+        raise ValueError(
+            f"no declared point at TOL {tol_c:g} °C (lowest {lowest:g} °C): below the lowest "
+            "declared point nothing is extrapolated"
+        )
     return sorted(by_tj.values(), key=lambda p: p.tj_c)
 
 

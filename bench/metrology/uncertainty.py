@@ -35,16 +35,31 @@ The divisors d convert a maker's ± limit to a standard uncertainty: √3 for a 
 limit (GUM 4.3.7), 2 for a k = 2 certificate, 1 if already standard. Φ and P_E come from
 independent instruments, so their Type B errors are uncorrelated; the covariance of their
 scatter is neglected, which overstates u(COP) when both follow the compressor's modulation.
-s̄ = s/√n assumes independent samples; autocorrelated readings make it optimistic.
+Type A uses the effective number of samples of an autocorrelated series,
+n_eff = n·(1 − r₁)/(1 + r₁) with r₁ the lag-1 autocorrelation (AR(1) model; Bayley &
+Hammersley 1946, J. R. Stat. Soc. Suppl. 8:184; Zhang 2006, Metrologia 43 S276), never more
+than n: s̄ = s/√n_eff. Readings every 5 s of a slowly swinging loop are far from independent.
+
+The full budget (issue 13, `budget`) adds to the terms above, each as its own row:
+    calibration certificate U/k and drift (rectangular) per temperature sensor, the pair's
+    correlation as a signed row (−2·r·c²·u_in·u_out, GUM eq. 16), certificate and drift of the
+    flow meter, ρ and cp from their formulation's stated uncertainty, the heat loss of the test
+    section (station value, rectangular), and the effect of the conditions' mean deviations
+    from set (outlet water, air): c·|d|/√3 with c the capacity's (power's) sensitivity per K,
+    a station value, as the result is stated at the set conditions without correction.
+    Power: reading and range terms of the analyser, its drift, Type A.
+u² = Σ sign·contribution² over the rows; every row but the correlation is positive.
 Expanded uncertainty U = k·u, k = 2 by default (≈95 % for a normal output).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from bench.metrology import water
 from bench.metrology.capacity import MeterPosition, PumpCorrection, steady_point
@@ -71,6 +86,18 @@ class Accuracies:
     power_range_w: float = 0.0
     power_divisor: float = _RECTANGULAR
     rho_cp_pct: float = 0.0
+    # issue 13: the complete budget; all standard uncertainties (already divided), 0 = not given
+    u_t_drift_k: float = 0.0  # each temperature sensor's drift since calibration, K
+    u_flow_drift_rel: float = 0.0  # flow meter drift, fraction of reading
+    u_power_drift_rel: float = 0.0  # power analyser drift, fraction of reading
+    u_rho_rel: float = 0.0  # density formulation, fraction
+    u_cp_rel: float = 0.0  # isobaric heat capacity formulation, fraction
+    u_heat_loss_w: float = 0.0  # heat exchanged by the test section with the room, W
+    phi_per_k_outlet: float = 0.0  # capacity sensitivity to the outlet temperature, 1/K
+    phi_per_k_air: float = 0.0  # capacity sensitivity to the air temperature, 1/K
+    p_per_k_outlet: float = 0.0  # power sensitivity to the outlet temperature, 1/K
+    p_per_k_air: float = 0.0  # power sensitivity to the air temperature, 1/K
+    sources: Mapping[str, str] = field(default_factory=dict)  # budget row -> where from
 
     def __post_init__(self) -> None:
         for name in (
@@ -81,6 +108,16 @@ class Accuracies:
             "power_pct_range",
             "power_range_w",
             "rho_cp_pct",
+            "u_t_drift_k",
+            "u_flow_drift_rel",
+            "u_power_drift_rel",
+            "u_rho_rel",
+            "u_cp_rel",
+            "u_heat_loss_w",
+            "phi_per_k_outlet",
+            "phi_per_k_air",
+            "p_per_k_outlet",
+            "p_per_k_air",
         ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
@@ -106,6 +143,10 @@ class PointStats:
     s_p: float = 0.0
     s_dt: float | None = None
     """Deviation of the mean of ΔT itself; None: combine s_t_in and s_t_out as independent."""
+    n: int = 0  # samples (0: given as means only)
+    n_eff: Mapping[str, float] = field(default_factory=dict)  # series -> effective samples
+    dev_outlet_k: float = 0.0  # mean deviation of the outlet from its set value, K
+    dev_air_k: float = 0.0  # mean deviation of the air dry bulb from its set value, K
 
     @property
     def s_delta_t(self) -> float:
@@ -129,16 +170,20 @@ class PointStats:
             if len(seq) != n:
                 raise ValueError(f"{name} has {len(seq)} samples, t_in_c has {n}")
         dt = [b - a for a, b in zip(t_in_c, t_out_c, strict=True)]
+        series = {"t_in": t_in_c, "t_out": t_out_c, "qv": qv_m3h, "p": p_w, "dt": dt}
+        n_eff = {name: effective_samples(values) for name, values in series.items()}
         return cls(
             t_in_c=statistics.fmean(t_in_c),
             t_out_c=statistics.fmean(t_out_c),
             qv_m3h=statistics.fmean(qv_m3h),
             p_w=statistics.fmean(p_w),
-            s_t_in=_sdm(t_in_c),
-            s_t_out=_sdm(t_out_c),
-            s_qv=_sdm(qv_m3h),
-            s_p=_sdm(p_w),
-            s_dt=_sdm(dt),
+            s_t_in=_sdm(t_in_c, n_eff["t_in"]),
+            s_t_out=_sdm(t_out_c, n_eff["t_out"]),
+            s_qv=_sdm(qv_m3h, n_eff["qv"]),
+            s_p=_sdm(p_w, n_eff["p"]),
+            s_dt=_sdm(dt, n_eff["dt"]),
+            n=n,
+            n_eff=n_eff,
         )
 
 
@@ -164,6 +209,46 @@ class Estimate:
 
 
 @dataclass(frozen=True)
+class Contribution:
+    """One row of an uncertainty budget (GUM): the input, its standard uncertainty, the
+    sensitivity coefficient and the resulting contribution |c|·u in the output's unit (signed
+    negative only for the correlation of the ΔT pair: u² = Σ sign·contribution²)."""
+
+    name: str
+    type: str  # "A" | "B"
+    value: float | None  # the input's estimate
+    value_unit: str
+    u: float
+    u_unit: str
+    divisor: float | None
+    sensitivity: float
+    sensitivity_unit: str
+    contribution: float
+    source: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "value": self.value,
+            "value_unit": self.value_unit,
+            "u": self.u,
+            "u_unit": self.u_unit,
+            "divisor": self.divisor,
+            "sensitivity": self.sensitivity,
+            "sensitivity_unit": self.sensitivity_unit,
+            "contribution": self.contribution,
+            "source": self.source,
+        }
+
+
+def combine(rows: Iterable[Contribution]) -> float:
+    """u from a budget: √(Σ sign·contribution²)."""
+    total = math.fsum(math.copysign(r.contribution**2, r.contribution) for r in rows)
+    return math.sqrt(max(0.0, total))
+
+
+@dataclass(frozen=True)
 class PointUncertainty:
     """Φh, P (raw), P_E and COP (raw and effective) with their uncertainty budgets.
 
@@ -178,6 +263,8 @@ class PointUncertainty:
     cop: Estimate
     budget_phi_w: dict[str, float] = field(default_factory=dict)
     budget_p_w: dict[str, float] = field(default_factory=dict)
+    rows_phi: tuple[Contribution, ...] = ()
+    rows_p: tuple[Contribution, ...] = ()
 
 
 def point_uncertainty(
@@ -204,30 +291,36 @@ def point_uncertainty(
         pump=pump,
     )
     t_meter = stats.t_in_c if meter == "inlet" else stats.t_out_c
-    rho_cp = water.density(t_meter, p_pa) * water.specific_heat(
-        (stats.t_in_c + stats.t_out_c) / 2.0, p_pa
-    )
-    c_q = rho_cp * (stats.t_out_c - stats.t_in_c) / _S_PER_H  # W per m³/h
+    rho = water.density(t_meter, p_pa)
+    cp = water.specific_heat((stats.t_in_c + stats.t_out_c) / 2.0, p_pa)
+    rho_cp = rho * cp
+    delta_t = stats.t_out_c - stats.t_in_c
+    c_q = rho_cp * delta_t / _S_PER_H  # W per m³/h
     c_t = stats.qv_m3h / _S_PER_H * rho_cp  # W per K
-
-    u_in, u_out = acc.u_t_in_k, acc.u_t_out_k
-    u_sensors_sq = max(0.0, u_in**2 + u_out**2 - 2.0 * acc.r_t * u_in * u_out)
-    u_flow_b = acc.flow_pct_reading / 100.0 * abs(stats.qv_m3h) / acc.flow_divisor
+    phi_w = point.phi_w
+    rows_phi = _capacity_rows(stats, acc, c_t, c_q, rho, cp, delta_t, phi_w)
+    rows_p = _power_rows(stats, acc)
+    # the 1.0 summary by kind (every term of the full budget is in one of them)
     budget_phi = {
-        "temperature sensors": abs(c_t) * math.sqrt(u_sensors_sq),
+        "temperature sensors": combine(
+            r for r in rows_phi if r.name.startswith(("t_in", "t_out", "ΔT pair"))
+        ),
         "delta T scatter": abs(c_t) * stats.s_delta_t,
-        "flow meter": abs(c_q) * u_flow_b,
+        "flow meter": combine(r for r in rows_phi if r.name.startswith("flow meter")),
         "flow scatter": abs(c_q) * stats.s_qv,
-        "water properties": acc.rho_cp_pct / 100.0 * abs(point.phi_w),
+        "water properties": combine(
+            r for r in rows_phi if r.name.startswith(("water properties", "ρ", "cp"))
+        ),
+        "heat loss and conditions": combine(
+            r for r in rows_phi if r.name.startswith(("heat loss", "condition"))
+        ),
     }
-    u_p_b = (
-        acc.power_pct_reading / 100.0 * abs(stats.p_w)
-        + acc.power_pct_range / 100.0 * acc.power_range_w
-    ) / acc.power_divisor
-    budget_p = {"power analyser": u_p_b, "power scatter": stats.s_p}
-
-    u_phi = _rss(budget_phi.values())
-    u_p = _rss(budget_p.values())
+    budget_p = {
+        "power analyser": combine(r for r in rows_p if r.type == "B"),
+        "power scatter": stats.s_p,
+    }
+    u_phi = combine(rows_phi)
+    u_p = combine(rows_p)
     phi = Estimate(point.phi_w, u_phi, k)
     p_raw = Estimate(point.power.raw_w, u_p, k)
     p_e = Estimate(point.power.effective_w, u_p, k)
@@ -239,7 +332,363 @@ def point_uncertainty(
         cop=_ratio(phi, p_e, k),
         budget_phi_w=budget_phi,
         budget_p_w=budget_p,
+        rows_phi=tuple(rows_phi),
+        rows_p=tuple(rows_p),
     )
+
+
+def _capacity_rows(
+    stats: PointStats,
+    acc: Accuracies,
+    c_t: float,
+    c_q: float,
+    rho: float,
+    cp: float,
+    delta_t: float,
+    phi_w: float,
+) -> list[Contribution]:
+    src = acc.sources.get
+    per_k = "W/K"
+    rows = [
+        Contribution(
+            "t_in sensor",
+            "B",
+            stats.t_in_c,
+            "°C",
+            acc.u_t_in_k,
+            "K",
+            None,
+            -c_t,
+            per_k,
+            abs(c_t) * acc.u_t_in_k,
+            src("temperature", "station accuracy"),
+        ),
+        Contribution(
+            "t_out sensor",
+            "B",
+            stats.t_out_c,
+            "°C",
+            acc.u_t_out_k,
+            "K",
+            None,
+            c_t,
+            per_k,
+            abs(c_t) * acc.u_t_out_k,
+            src("temperature", "station accuracy"),
+        ),
+    ]
+    # the pair's correlation is always a row (0 when the sensors are calibrated separately)
+    cov = 2.0 * acc.r_t * acc.u_t_in_k * acc.u_t_out_k * c_t * c_t
+    rows.append(
+        Contribution(
+            f"ΔT pair correlation (r = {acc.r_t:g})",
+            "B",
+            acc.r_t,
+            "1",
+            acc.r_t,
+            "1",
+            None,
+            c_t,
+            per_k,
+            -math.copysign(math.sqrt(abs(cov)), cov),
+            src("temperature_correlation", "station accuracy temperature_correlation"),
+        )
+    )
+    if acc.u_t_drift_k:
+        for name, value in (("t_in drift", stats.t_in_c), ("t_out drift", stats.t_out_c)):
+            rows.append(
+                Contribution(
+                    name,
+                    "B",
+                    value,
+                    "°C",
+                    acc.u_t_drift_k,
+                    "K",
+                    math.sqrt(3.0),
+                    c_t,
+                    per_k,
+                    abs(c_t) * acc.u_t_drift_k,
+                    src("temperature_drift", "station accuracy"),
+                )
+            )
+    u_flow = acc.flow_pct_reading / 100.0 * abs(stats.qv_m3h) / acc.flow_divisor
+    rows.append(
+        Contribution(
+            "flow meter",
+            "B",
+            stats.qv_m3h,
+            "m³/h",
+            u_flow,
+            "m³/h",
+            acc.flow_divisor,
+            c_q,
+            "W per m³/h",
+            abs(c_q) * u_flow,
+            src("flow", "station accuracy flow_pct"),
+        )
+    )
+    if acc.u_flow_drift_rel:
+        u = acc.u_flow_drift_rel * abs(stats.qv_m3h)
+        rows.append(
+            Contribution(
+                "flow meter drift",
+                "B",
+                stats.qv_m3h,
+                "m³/h",
+                u,
+                "m³/h",
+                math.sqrt(3.0),
+                c_q,
+                "W per m³/h",
+                abs(c_q) * u,
+                src("flow_drift", "station accuracy"),
+            )
+        )
+    if acc.rho_cp_pct:
+        rows.append(
+            Contribution(
+                "water properties ρ·cp",
+                "B",
+                rho * cp,
+                "J/(m³·K)",
+                acc.rho_cp_pct / 100.0 * rho * cp,
+                "J/(m³·K)",
+                None,
+                phi_w / (rho * cp),
+                "W per J/(m³·K)",
+                acc.rho_cp_pct / 100.0 * abs(phi_w),
+                src("rho_cp", "station accuracy rho_cp_pct"),
+            )
+        )
+    if acc.u_rho_rel:
+        rows.append(
+            Contribution(
+                "ρ (IAPWS-IF97)",
+                "B",
+                rho,
+                "kg/m³",
+                acc.u_rho_rel * rho,
+                "kg/m³",
+                None,
+                phi_w / rho,
+                "W per kg/m³",
+                acc.u_rho_rel * abs(phi_w),
+                src("rho", ""),
+            )
+        )
+    if acc.u_cp_rel:
+        rows.append(
+            Contribution(
+                "cp (IAPWS-IF97)",
+                "B",
+                cp,
+                "J/(kg·K)",
+                acc.u_cp_rel * cp,
+                "J/(kg·K)",
+                None,
+                phi_w / cp,
+                "W per J/(kg·K)",
+                acc.u_cp_rel * abs(phi_w),
+                src("cp", ""),
+            )
+        )
+    if acc.u_heat_loss_w:
+        rows.append(
+            Contribution(
+                "heat loss of the test section",
+                "B",
+                0.0,
+                "W",
+                acc.u_heat_loss_w,
+                "W",
+                math.sqrt(3.0),
+                1.0,
+                "1",
+                acc.u_heat_loss_w,
+                src("heat_loss", ""),
+            )
+        )
+    for name, dev, coeff, key in (
+        (
+            "condition: outlet water mean deviation",
+            stats.dev_outlet_k,
+            acc.phi_per_k_outlet,
+            "phi_per_k_outlet",
+        ),
+        ("condition: air mean deviation", stats.dev_air_k, acc.phi_per_k_air, "phi_per_k_air"),
+    ):
+        if coeff:
+            u = abs(dev) / math.sqrt(3.0)
+            c = coeff * phi_w
+            rows.append(
+                Contribution(
+                    name,
+                    "B",
+                    dev,
+                    "K",
+                    u,
+                    "K",
+                    math.sqrt(3.0),
+                    c,
+                    "W/K",
+                    abs(c) * u,
+                    src(key, ""),
+                )
+            )
+    n_dt, n_q = stats.n_eff.get("dt"), stats.n_eff.get("qv")
+    rows += [
+        Contribution(
+            "ΔT scatter (Type A)",
+            "A",
+            delta_t,
+            "K",
+            stats.s_delta_t,
+            "K",
+            None,
+            c_t,
+            per_k,
+            abs(c_t) * stats.s_delta_t,
+            _type_a_source(stats.n, n_dt),
+        ),
+        Contribution(
+            "flow scatter (Type A)",
+            "A",
+            stats.qv_m3h,
+            "m³/h",
+            stats.s_qv,
+            "m³/h",
+            None,
+            c_q,
+            "W per m³/h",
+            abs(c_q) * stats.s_qv,
+            _type_a_source(stats.n, n_q),
+        ),
+    ]
+    return rows
+
+
+def _power_rows(stats: PointStats, acc: Accuracies) -> list[Contribution]:
+    src = acc.sources.get
+    p = stats.p_w
+    reading = acc.power_pct_reading / 100.0 * abs(p) / acc.power_divisor
+    range_u = acc.power_pct_range / 100.0 * acc.power_range_w / acc.power_divisor
+    # reading and range are one maker's limit: they add linearly (module docstring); the
+    # budget shows them as two rows whose squares sum to the linear sum's square
+    both = reading + range_u
+    share = both**2 - reading**2
+    rows = [
+        Contribution(
+            "power analyser, % of reading",
+            "B",
+            p,
+            "W",
+            reading,
+            "W",
+            acc.power_divisor,
+            1.0,
+            "1",
+            reading,
+            src("power_reading", "station accuracy reading_pct"),
+        ),
+        Contribution(
+            f"power analyser, % of range ({acc.power_range_w:g} W)",
+            "B",
+            acc.power_range_w,
+            "W",
+            range_u,
+            "W",
+            acc.power_divisor,
+            1.0,
+            "1",
+            math.sqrt(max(0.0, share)),
+            src("power_range", "station accuracy range_pct, range_w"),
+        ),
+    ]
+    if acc.u_power_drift_rel:
+        u = acc.u_power_drift_rel * abs(p)
+        rows.append(
+            Contribution(
+                "power analyser drift",
+                "B",
+                p,
+                "W",
+                u,
+                "W",
+                math.sqrt(3.0),
+                1.0,
+                "1",
+                u,
+                src("power_drift", "station accuracy"),
+            )
+        )
+    for name, dev, coeff, key in (
+        (
+            "condition: outlet water mean deviation",
+            stats.dev_outlet_k,
+            acc.p_per_k_outlet,
+            "p_per_k_outlet",
+        ),
+        ("condition: air mean deviation", stats.dev_air_k, acc.p_per_k_air, "p_per_k_air"),
+    ):
+        if coeff:
+            u = abs(dev) / math.sqrt(3.0)
+            c = coeff * p
+            rows.append(
+                Contribution(
+                    name,
+                    "B",
+                    dev,
+                    "K",
+                    u,
+                    "K",
+                    math.sqrt(3.0),
+                    c,
+                    "W/K",
+                    abs(c) * u,
+                    src(key, ""),
+                )
+            )
+    rows.append(
+        Contribution(
+            "power scatter (Type A)",
+            "A",
+            p,
+            "W",
+            stats.s_p,
+            "W",
+            None,
+            1.0,
+            "1",
+            stats.s_p,
+            _type_a_source(stats.n, stats.n_eff.get("p")),
+        )
+    )
+    return rows
+
+
+def _type_a_source(n: int, n_eff: float | None) -> str:
+    if not n:
+        return "standard deviation of the mean, as given"
+    return (
+        f"s/√n_eff over the collection: n = {n}, n_eff = {n_eff:.1f} from the lag-1 "
+        "autocorrelation (Zhang 2006, Metrologia 43 S276)"
+    )
+
+
+def effective_samples(values: Sequence[float]) -> float:
+    """n_eff = n·(1 − r₁)/(1 + r₁), r₁ the lag-1 autocorrelation; n when r₁ ≤ 0, ≥ 1."""
+    n = len(values)
+    if n < 3:
+        return float(n)
+    mean = statistics.fmean(values)
+    dev = [v - mean for v in values]
+    var = math.fsum(d * d for d in dev)
+    if var == 0:
+        return float(n)
+    r1 = math.fsum(a * b for a, b in itertools.pairwise(dev)) / var
+    if r1 <= 0:
+        return float(n)
+    return max(1.0, n * (1.0 - r1) / (1.0 + r1))
 
 
 def _ratio(num: Estimate, den: Estimate, k: float) -> Estimate:
@@ -249,10 +698,6 @@ def _ratio(num: Estimate, den: Estimate, k: float) -> Estimate:
     return Estimate(value, u, k)
 
 
-def _sdm(values: Sequence[float]) -> float:
-    """Standard deviation of the mean, s/√n."""
-    return statistics.stdev(values) / math.sqrt(len(values))
-
-
-def _rss(values: Iterable[float]) -> float:
-    return math.sqrt(math.fsum(v * v for v in values))
+def _sdm(values: Sequence[float], n_eff: float | None = None) -> float:
+    """Standard deviation of the mean, s/√n (s/√n_eff for an autocorrelated series)."""
+    return statistics.stdev(values) / math.sqrt(n_eff or len(values))

@@ -191,6 +191,17 @@ class Defaults(_Strict):
     on_unstable: OnUnstable | None = None
 
 
+class AuxPowers(_Strict):
+    """EN 14825 auxiliary-mode powers of this unit (Keymark EN14825_023..026), as declared for
+    it: a bench run does not measure them, so the SCOP needs them with their source."""
+
+    poff: Annotated[Number, _between(0, 1000, "W", "the range")]
+    pto: Annotated[Number, _between(0, 1000, "W", "the range")]
+    psb: Annotated[Number, _between(0, 1000, "W", "the range")]
+    pck: Annotated[Number, _between(0, 1000, "W", "the range")]
+    source: str = Field(min_length=1, max_length=500)
+
+
 class Unit(_Strict):
     """The heat pump under test; the EN 14825 design values are needed for part loads."""
 
@@ -202,6 +213,7 @@ class Unit(_Strict):
     tbiv_c: Annotated[Number, _between(-30, 16, "°C", "the range")] | None = None
     tol_c: Annotated[Number, _between(-30, 16, "°C", "the range")] | None = None
     received: dt.date | None = None  # when the lab received the unit (the test report's date)
+    aux_w: AuxPowers | None = None
 
 
 class Customer(_Strict):

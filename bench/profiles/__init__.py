@@ -101,6 +101,14 @@ class Timing(_Strict):
     transient_collection_min: Setting
     defrost_exclusion_min: Setting
     stabilise_timeout_min: Setting
+    collection_restarts_max: Setting | None = None  # sampling gaps that restart a collection
+
+
+class DecisionRule(_Strict):
+    """When a point is "valid": the text printed in result.json and the report, verbatim."""
+
+    text: str = Field(min_length=1)
+    source: str = Field(min_length=1)
 
 
 class Profile(_Strict):
@@ -109,6 +117,7 @@ class Profile(_Strict):
     title: str
     quantities: dict[QuantityName, Quantity]
     timing: Timing
+    decision_rule: DecisionRule | None = None
 
     @model_validator(mode="after")
     def _all_quantities(self) -> Profile:

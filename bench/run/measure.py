@@ -7,16 +7,20 @@ from bench.run.frame import Frame
 from bench.run.points import AIR_RH, AIR_T, VOLTAGE, WATER_FLOW, WATER_IN, WATER_OUT, PointSpec
 from bench.run.sequencer import Measure
 
+BAROMETER = "hydraulic_module.barometric_pressure"
+
 
 def make_measure(barometric_pa: float) -> Measure:
-    """Wet bulb is computed from the chamber's dry bulb and RH at the plan's barometric
-    pressure: chambers control RH, the standard states wet bulb (STANDARDS.md §1)."""
+    """Wet bulb is computed from the chamber's dry bulb and RH at the barometric pressure the
+    bench's barometer measures (the plan's value only as a fallback when it has none):
+    chambers control RH, the standard states wet bulb (STANDARDS.md §1)."""
 
     def measure(frame: Frame, spec: PointSpec) -> dict[str, float | None]:
         air, rh = frame.value(AIR_T), frame.value(AIR_RH)
         wb = None
         if spec.wet_bulb_c is not None and air is not None and rh is not None:
-            wb = wet_bulb(air, min(rh, 100.0), p_pa=barometric_pa)
+            p_pa = frame.value(BAROMETER) or barometric_pa
+            wb = wet_bulb(air, min(rh, 100.0), p_pa=p_pa)
         return {
             "air_dry_bulb": air,
             "air_wet_bulb": wb,

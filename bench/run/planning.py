@@ -80,7 +80,7 @@ def _check_limits(p: ResolvedPoint, limits: BenchLimits) -> None:
         )
 
 
-def judgement(profile: Profile, station: Station) -> Judgement:
+def judgement(profile: Profile, station: Station, *, warped_sim: bool = False) -> Judgement:
     """The profile's limits. It names no separate transient limits, so a transient point is
     judged on the same ones, with defrosts and the readings after them left out."""
     tolerances = {
@@ -100,4 +100,9 @@ def judgement(profile: Profile, station: Station) -> Judgement:
         transient_max_s=timing.transient_collection_min.value * 60.0,
         exclude_after_defrost_s=timing.defrost_exclusion_min.value * 60.0,
         nominal_voltage_v=station.station.nominal_voltage_v,
+        sample_max_s=timing.sample_max_s.value,
+        excuse_skipped_periods=warped_sim,
+        collection_restarts_max=(
+            int(timing.collection_restarts_max.value) if timing.collection_restarts_max else 3
+        ),
     )

@@ -260,7 +260,7 @@ def make_engine(prepared: Prepared, instruments: dict[str, Any], clock: Clock) -
         instruments=instruments,
         clock=clock,
         points=specs,
-        judgement=judgement(plan.profile, station),
+        judgement=judgement(plan.profile, station, warped_sim=prepared.sim and prepared.speed > 1),
         measure=make_measure(plan.points[0].barometric_pa),
         store=prepared.store,
         water=WaterSide(station.station.water_pressure_pa, station.station.flow_meter),

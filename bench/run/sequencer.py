@@ -20,6 +20,7 @@ whole defrost cycles (defrost end to defrost end).
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -27,8 +28,16 @@ from typing import Any
 
 from bench.run.commands import Command, SafeState, SetAir, SetHeatPump, SetWater
 from bench.run.frame import Frame
-from bench.run.points import AIR_T, HP_DEFROST, WATER_FLOW, WATER_IN, WATER_OUT, PointSpec
-from bench.run.stability import Controlled, Judge, Tolerance
+from bench.run.points import (
+    AIR_T,
+    HP_DEFROST,
+    POWER,
+    WATER_FLOW,
+    WATER_IN,
+    WATER_OUT,
+    PointSpec,
+)
+from bench.run.stability import Controlled, GapMeter, Judge, Tolerance
 
 
 class Phase(StrEnum):
@@ -57,7 +66,8 @@ TRANSITIONS: dict[Phase, set[Phase]] = {
     Phase.EQUILIBRIUM: {Phase.STABILISING, Phase.COLLECTING, Phase.SETTING, Phase.COMPUTING}
     | {Phase.PAUSED, Phase.HELD, Phase.ABORTED, Phase.FAILED, Phase.DONE},
     Phase.COLLECTING: {Phase.COMPUTING, Phase.STABILISING, Phase.SETTING, Phase.PAUSED}
-    | {Phase.HELD, Phase.ABORTED, Phase.FAILED, Phase.DONE},
+    | {Phase.HELD, Phase.ABORTED, Phase.FAILED, Phase.DONE}
+    | {Phase.COLLECTING, Phase.EQUILIBRIUM},  # a sampling gap restarts the collection
     Phase.COMPUTING: {Phase.SETTING, Phase.DONE, Phase.ABORTED, Phase.FAILED},
     Phase.PAUSED: {Phase.SETTING, Phase.STABILISING, Phase.HELD, Phase.ABORTED, Phase.DONE},
     Phase.HELD: {Phase.SETTING, Phase.STABILISING, Phase.PAUSED, Phase.ABORTED, Phase.DONE},
@@ -80,8 +90,11 @@ class Judgement:
     transient_cycles: int = 3
     transient_max_s: float = 3 * 3600.0
     exclude_after_defrost_s: float = 300.0
-    adjust_every_s: float = 180.0  # water-side trim period while setting
+    adjust_every_s: float = 180.0  # water-side trim period until collection starts
     nominal_voltage_v: float = 230.0
+    sample_max_s: float = 10.0  # the longest interval between usable frames in a collection
+    collection_restarts_max: int = 3  # gaps that restart a collection before it is invalid
+    excuse_skipped_periods: bool = False  # simulated bench under time-warp: see GapMeter
 
 
 Emit = Callable[[float, str, str, dict[str, Any]], None]
@@ -106,6 +119,11 @@ class PointState:
     slow_noted: bool = False  # the "still setting" notice was given
     collection_frames: list[Frame] = field(default_factory=list)
     setting_done: bool = False
+    recent_water: list[tuple[float, float]] = field(default_factory=list)  # (in, out) to trim
+    restarts: int = 0  # collections restarted by a sampling gap
+    gap_in_cycle: bool = False  # transient: the running cycle holds a sampling gap
+    gaps: GapMeter | None = None  # of the running collection
+    first_collect_from: float | None = None  # the transient collection's first start
 
 
 @dataclass
@@ -226,6 +244,8 @@ class Sequencer:
         match self.phase:
             case Phase.SETTING:
                 return self._on_setting(frame, p, t)
+            case Phase.STABILISING | Phase.EQUILIBRIUM if kept := self._keep_water(frame, p, t):
+                return kept
             case Phase.STABILISING:
                 self._on_stabilising(p, t, inside)
             case Phase.EQUILIBRIUM:
@@ -247,13 +267,54 @@ class Sequencer:
         p.last_adjust = t
         if not self._near_set_points(frame, p):
             return []  # still on the way: trimming now would chase the transient
-        trimmed = self._trim_water(frame, p)
+        t_in, t_out = frame.value(WATER_IN), frame.value(WATER_OUT)
+        assert t_in is not None and t_out is not None
+        threshold = self.judgement.tolerances["water_outlet"].individual / 2
+        trimmed = self._trim_water(p, t_in, t_out, threshold)
         if trimmed is not None:
             self._restart_judging(t)  # new set values: judge against them from now on
             return [trimmed]
         p.timeout_from = t  # the stabilisation limit counts from the end of the set phase
+        p.recent_water = []
         self._go(Phase.STABILISING, t, "water side trimmed")
         return []
+
+    def _keep_water(self, frame: Frame, p: PointState, t: float) -> list[Command]:
+        """Keep the water side on target while stabilising and in equilibrium (never while
+        collecting): every adjust period, the median outlet (or rise) of that period is compared
+        with its target and trimmed when it is off by more than half the mean limit, and once
+        more as the equilibrium completes, so the collection starts on target. A transient
+        point waiting for its defrost end is left alone (its outlet swings with the cycle), as
+        are defrosts and the readings after. Only the last third of the period is looked at:
+        the water is still settling from the previous trim before it."""
+        t_in, t_out = frame.value(WATER_IN), frame.value(WATER_OUT)
+        if p.ready_since is not None or p.in_defrost or (p.transient and self._after_defrost(p, t)):
+            return []
+        if t_in is not None and t_out is not None:
+            p.recent_water.append((t_in, t_out))
+        closing = (  # the equilibrium is complete: a last look before collection starts
+            self.phase == Phase.EQUILIBRIUM
+            and not p.transient
+            and p.judge.held_for(t) >= p.spec.equilibrium_s
+        )
+        if t - p.last_adjust < self.judgement.adjust_every_s and not closing:
+            return []
+        p.last_adjust = t
+        recent, p.recent_water = p.recent_water, []
+        recent = recent[-max(5, len(recent) // 3) :]
+        if len(recent) < 2:
+            return []
+        # medians: a single excursion (which the judge deals with) does not move the set point
+        mid_in = statistics.median(a for a, _ in recent)
+        mid_out = statistics.median(b for _, b in recent)
+        threshold = self.judgement.tolerances["water_outlet"].mean / 2
+        trimmed = self._trim_water(p, mid_in, mid_out, threshold)
+        if trimmed is None:
+            return []
+        self._restart_judging(t)
+        if self.phase == Phase.EQUILIBRIUM:
+            self._go(Phase.STABILISING, t, "water side trimmed: equilibrium starts again")
+        return [trimmed]
 
     def _near_set_points(self, frame: Frame, p: PointState) -> bool:
         """Air and water inlet within their individual limits of where they are sent, and the
@@ -270,15 +331,15 @@ class Sequencer:
             and abs(t_in - p.inlet_sp) <= tol["water_inlet"].individual
         )
 
-    def _trim_water(self, frame: Frame, p: PointState) -> SetWater | None:
-        """One step of the water-side trim, or None when it is close enough."""
-        t_in, t_out = frame.value(WATER_IN), frame.value(WATER_OUT)
-        assert t_in is not None and t_out is not None
-        tol_out = self.judgement.tolerances["water_outlet"].individual
+    def _trim_water(
+        self, p: PointState, t_in: float, t_out: float, threshold: float
+    ) -> SetWater | None:
+        """One step of the water-side trim, or None when within `threshold` (K) of target or
+        at the station's limit (the point then stabilises or times out)."""
         if p.spec.flow_is_free:
             rise, target = t_out - t_in, p.spec.target_rise_k
             assert target is not None
-            if abs(rise - target) <= tol_out / 2:
+            if abs(rise - target) <= threshold:
                 return None
             wanted = max(0.05, p.flow_sp * min(1.3, max(0.7, rise / target)))
             flow = _within(wanted, p.spec.flow_range_m3h)
@@ -287,7 +348,7 @@ class Sequencer:
             p.flow_sp = flow
         else:
             error = p.spec.outlet_c - t_out
-            if abs(error) <= tol_out / 2:
+            if abs(error) <= threshold:
                 return None
             inlet = _within(p.inlet_sp + max(-3.0, min(3.0, error)), p.spec.inlet_range_c)
             if inlet == p.inlet_sp:
@@ -320,23 +381,77 @@ class Sequencer:
         """The frame that completes the equilibrium is the first of the collection period."""
         t = frame.t
         p.collect_from, p.collection_frames = t, [frame]
+        p.gaps = GapMeter(
+            self.judgement.sample_max_s,
+            p.spec.sample_s if self.judgement.excuse_skipped_periods else None,
+        )
+        p.gaps.add(t, True)
+        p.first_collect_from = t  # a new collection (a gap only moves `collect_from`)
         self._go(Phase.COLLECTING, t, why)
 
     def _on_collecting(self, frame: Frame, p: PointState, t: float, inside: bool) -> list[Command]:
         if p.collection_frames[-1] is not frame:  # the first one was added on entering
+            assert p.gaps is not None
+            gap = p.gaps.add(t, _usable(frame))
+            if gap is not None and p.gaps.over(gap):
+                return self._sample_gap(frame, p, t, gap)
             p.collection_frames.append(frame)
         assert p.collect_from is not None
         if p.transient:
-            cycles = sum(1 for end in p.defrost_ends if end > p.collect_from)
-            enough = cycles >= self.judgement.transient_cycles
-            too_long = t - p.collect_from >= self.judgement.transient_max_s
-            if too_long and cycles == 0 and not p.in_defrost:
-                self._back_to_steady(p, t)
-            if enough or (too_long and not p.in_defrost):
-                return self._compute(t, p)
-            return []
+            return self._on_transient_collecting(p, t)
         if t - p.collect_from >= p.spec.collection_s:
             return self._compute(t, p)
+        return []
+
+    def _on_transient_collecting(self, p: PointState, t: float) -> list[Command]:
+        """Whole cycles only (STANDARDS.md §2): stop at a defrost end once there are the
+        profile's number of cycles or its time of whole cycles; with fewer cycles than that the
+        collection goes on (extends) up to twice the time, then is judged as it stands."""
+        assert p.collect_from is not None
+        j = self.judgement
+        if p.gap_in_cycle and p.defrost_ends and p.defrost_ends[-1] == t:
+            # the cycle with a gap ends here: whole gap-free cycles are counted from now
+            p.gap_in_cycle = False
+            p.collect_from, p.collection_frames = t, p.collection_frames[-1:]
+            self.emit(
+                t,
+                "transient",
+                f"point {p.spec.id}: cycle with a sampling gap not "
+                "counted; whole cycles from this defrost end",
+                {"point": p.spec.id},
+            )
+            return []
+        ends = [end for end in p.defrost_ends if end > p.collect_from]
+        elapsed = t - (p.first_collect_from or p.collect_from)
+        if not ends and t - p.collect_from >= j.transient_max_s and not p.in_defrost:
+            self._back_to_steady(p, t)  # a whole transient period without a defrost
+            return self._compute(t, p)
+        at_end = bool(ends) and ends[-1] == t
+        whole_s = ends[-1] - p.collect_from if ends else 0.0
+        complete = len(ends) >= j.transient_cycles or whole_s >= j.transient_max_s
+        if at_end and complete and not p.gap_in_cycle:
+            return self._compute(t, p)
+        if elapsed >= 2 * j.transient_max_s and not p.in_defrost:
+            return self._compute(t, p)  # judged in _compute: too few cycles, not valid
+        return []
+
+    def _sample_gap(self, frame: Frame, p: PointState, t: float, gap: float) -> list[Command]:
+        """A sampling interval above the profile's limit inside a collection: the collection
+        starts again after it (a steady point from this frame, a transient one from the next
+        defrost end); after the profile's number of restarts the point is invalid."""
+        limit = self.judgement.sample_max_s
+        p.restarts += 1
+        what = f"sample gap of {gap:.0f} s (limit {limit:g} s) in the collection of {p.spec.id}"
+        self.emit(t, "gap", what, {"point": p.spec.id, "gap_s": gap, "restarts": p.restarts})
+        if not p.transient and p.restarts > self.judgement.collection_restarts_max:
+            reason = f"{what}: {p.restarts} gaps, collection restarted too often"
+            self._finish_point(t, "invalid", reason)
+            return self._next_point(t)
+        if p.transient:  # the running cycle does not count: whole cycles from its end
+            p.collection_frames.append(frame)
+            p.gap_in_cycle = True
+            return self._on_transient_collecting(p, t)
+        self._start_collecting(p, frame, f"{what}: collection restarted")
         return []
 
     def _back_to_steady(self, p: PointState, t: float) -> None:
@@ -401,33 +516,48 @@ class Sequencer:
         self._go(Phase.COMPUTING, t)
         assert p.collect_from is not None
         end = t
-        if p.transient:  # integrate over complete cycles: up to the last defrost end
+        if p.transient:  # integrate over complete gap-free cycles: up to the last defrost end
             ends = [e for e in p.defrost_ends if e > p.collect_from]
             if ends:
                 end = ends[-1]
                 p.collection_frames = [f for f in p.collection_frames if f.t <= end]
         excluded = self._defrost_windows(p) if p.transient else []
         records = p.judge.records(p.collect_from, end, exclude=excluded)
+        short = self._too_few_cycles(p, end) if p.transient else ""
         if p.transient:  # a transient point is judged on the profile's transient limits
             for name, rec in records.items():
                 if name in self.judgement.transient_tolerances:
                     rec.individual_limit = self.judgement.transient_tolerances[name].individual
                     rec.mean_limit = self.judgement.transient_tolerances[name].mean
-        bad = [r.reason() for r in records.values() if not r.ok]
+        bad = [r.reason() for r in records.values() if not r.ok] + ([short] if short else [])
         status = "invalid" if bad else "valid"
-        flows = [f.value(WATER_FLOW) for f in p.collection_frames]
-        valid_flows = [f for f in flows if f is not None]
-        if valid_flows:
-            self.flows_seen[p.spec.id] = sum(valid_flows) / len(valid_flows)
         as_dicts = {name: rec.as_dict() for name, rec in records.items()}
         self._finish_point(t, status, "; ".join(bad), records=as_dicts)
         return self._next_point(t)
+
+    def _too_few_cycles(self, p: PointState, end: float) -> str:
+        """Why a transient collection does not meet the rule, or "" when it does."""
+        assert p.collect_from is not None
+        j = self.judgement
+        cycles = sum(1 for e in p.defrost_ends if p.collect_from < e <= end)
+        whole_s = end - p.collect_from if cycles else 0.0
+        if cycles >= j.transient_cycles or (cycles and whole_s >= j.transient_max_s):
+            return ""
+        return (
+            f"transient test: {cycles} complete defrost cycle(s) over {whole_s / 60:.0f} min; "
+            f"the profile needs >= {j.transient_cycles} cycles or "
+            f"{j.transient_max_s / 60:g} min of whole cycles"
+        )
 
     def _finish_point(
         self, t: float, status: str, reason: str, records: dict[str, dict[str, Any]] | None = None
     ) -> None:
         p = self.point
         assert p is not None
+        flows = [f.value(WATER_FLOW) for f in p.collection_frames]
+        valid_flows = [f for f in flows if f is not None]
+        if valid_flows and status in ("valid", "invalid"):  # for the points `flow_from` it
+            self.flows_seen[p.spec.id] = sum(valid_flows) / len(valid_flows)
         outcome = PointOutcome(
             spec=p.spec,
             status=status,
@@ -520,6 +650,11 @@ class Sequencer:
         assert p is not None
         p.judge = Judge(self._controlled(p.spec, p.inlet_sp, p.flow_sp))
         p.collect_from, p.collection_frames = None, []
+
+
+def _usable(frame: Frame) -> bool:
+    """All of the result's inputs (flow, both water temperatures, power) read OK."""
+    return all(frame.value(c) is not None for c in (WATER_FLOW, WATER_IN, WATER_OUT, POWER))
 
 
 def _within(value: float, bounds: tuple[float, float] | None) -> float:

@@ -177,3 +177,37 @@ class Judge:
 
     def means_ok(self, t_from: float) -> bool:
         return all(r.ok for r in self.records(t_from).values())
+
+
+@dataclass
+class GapMeter:
+    """Sampling gaps of a collection: the time between consecutive *usable* frames (all the
+    result's inputs read OK), fed frame by frame; the exporter replays the same frames.
+
+    A frame whose inputs did not read (an instrument silent, a link down) counts with its full
+    interval: that is a gap in the data. With `excuse_skipped_s` (the simulated bench under
+    time-warp only) an interval longer than that period counts as one period: the host could
+    not keep up with the warped clock and skipped acquisition periods, which on a real bench
+    at speed 1 does not happen that way, so it is not held against the unit.
+    """
+
+    limit_s: float
+    excuse_skipped_s: float | None = None
+    running_s: float = 0.0  # time since the last usable frame
+    last_t: float | None = None
+
+    def add(self, t: float, usable: bool) -> float | None:
+        """For a usable frame, the (counted) time since the last usable one; else None."""
+        if self.last_t is not None:
+            step = t - self.last_t
+            if self.excuse_skipped_s is not None:
+                step = min(step, self.excuse_skipped_s)
+            self.running_s += step
+        self.last_t = t
+        if not usable:
+            return None
+        gap, self.running_s = self.running_s, 0.0
+        return gap
+
+    def over(self, gap: float | None) -> bool:
+        return gap is not None and gap > self.limit_s

@@ -158,6 +158,7 @@ HYDRAULIC_BINDINGS: Mapping[str, Binding] = {
     "volume_flow": Binding(lambda m: m.hydraulic.flow_meas_m3h),
     "pump_running": Binding(lambda m: float(m.hydraulic.running)),
     "fault": Binding(lambda m: 0.0),
+    "barometric_pressure": Binding(lambda m: m.hydraulic.barometric_pa),
     "inlet_temp_sp": Binding(lambda m: m.hydraulic.inlet_sp, _set_attr("hydraulic.inlet_sp")),
     "flow_sp": Binding(lambda m: m.hydraulic.flow_sp_m3h, _set_attr("hydraulic.flow_sp_m3h")),
     "pump_run": Binding(lambda m: float(m.hydraulic.running), _set_attr("hydraulic.running", bool)),

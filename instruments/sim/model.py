@@ -124,6 +124,7 @@ class HydraulicState:
     inlet_meas_c: float = AMBIENT_C
     outlet_meas_c: float = AMBIENT_C
     flow_meas_m3h: float = 1.6
+    barometric_pa: float = 101325.0  # the bench's barometer (the simulated room's pressure)
 
 
 @dataclass

@@ -59,6 +59,7 @@ unit:
   pdesignh_kw: 9.0
   tbiv_c: -7
   tol_c: -10
+  aux_w: {poff: 10, pto: 20, psb: 10, pck: 0, source: "test declaration, not a real unit"}
 defaults:
   timing: {equilibrium_min: 5, collection_min: 10, stabilise_timeout_min: 400, sample_s: 5}
 """

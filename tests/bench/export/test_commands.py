@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import sqlite3
 
 import pytest
 
-from bench.export.commands import RESULT_FILES, report_command, verify_command
+from bench.export.commands import RESULT_FILES, SEALED_FILES, report_command, verify_command
 from bench.export.sums import write_sums
 
 
@@ -66,7 +68,7 @@ def test_a_schema_invalid_result_with_a_matching_sum_fails_on_the_schema(reporte
     doc["points"][0]["status"] = "excellent"
     del doc["bench"]
     (run_dir / "result.json").write_text(json.dumps(doc))
-    write_sums(run_dir, RESULT_FILES)  # the digests are right: only the schema can tell
+    write_sums(run_dir, SEALED_FILES)  # the digests are right: only the schema can tell
     code, out, _ = call(verify_command, run_dir)
     assert code == 1
     lines = out.splitlines()
@@ -78,7 +80,7 @@ def test_a_schema_invalid_result_with_a_matching_sum_fails_on_the_schema(reporte
 def test_a_result_that_is_not_json_is_named(reported):
     run_dir, _ = reported
     (run_dir / "result.json").write_text("{not json")
-    write_sums(run_dir, RESULT_FILES)
+    write_sums(run_dir, SEALED_FILES)
     code, out, _ = call(verify_command, run_dir)
     assert code == 1 and "result.json: not JSON" in out
 
@@ -98,3 +100,32 @@ def test_report_on_a_corrupt_store_exits_2(tmp_path):
     (tmp_path / "run.sqlite").write_bytes(b"this is not a database" * 100)
     code, _, err = call(report_command, tmp_path)
     assert code == 2 and "run.sqlite" in err
+
+
+def test_one_value_changed_in_run_sqlite_fails_verify_and_report_refuses(reported):
+    """Issue 13 item 6: the raw data is sealed; an edited store neither verifies nor is
+    silently re-sealed by `report`."""
+    run_dir, _ = reported
+    sums = (run_dir / "SHA256SUMS").read_text()
+    assert "  run.sqlite\n" in sums
+    conn = sqlite3.connect(run_dir / "run.sqlite")
+    changed = conn.execute("UPDATE meta SET value = '\"tampered\"' WHERE key = 'plan_path'")
+    conn.commit()
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    assert changed.rowcount == 1
+    code, out, _ = call(verify_command, run_dir)
+    assert code == 1
+    assert out.splitlines()[0].startswith("run.sqlite: changed")
+    code, _, err = call(report_command, run_dir)
+    assert code == 1 and "changed since the run sealed it" in err
+    assert (run_dir / "SHA256SUMS").read_text() == sums
+
+
+def test_result_json_is_the_same_in_a_renamed_copy(reported, tmp_path):
+    run_dir, _ = reported
+    other = tmp_path / "somewhere" / "renamed-run"
+    shutil.copytree(run_dir, other)
+    assert call(report_command, other)[0] == 0
+    assert (other / "result.json").read_bytes() == (run_dir / "result.json").read_bytes()
+    assert call(verify_command, other)[0] == 0

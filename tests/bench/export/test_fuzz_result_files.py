@@ -53,7 +53,14 @@ def test_a_changed_result_file_never_verifies_and_never_crashes(
         assert name in text or "SHA256SUMS" in text
     else:
         assert code == 0, text
-    # the store is untouched, so everything can be written again, and then verifies
-    assert report_command(str(run_dir), io.StringIO(), io.StringIO()) == 0
+    # the store is untouched, so everything can be written again, and then verifies; a
+    # mangled SHA256SUMS may name another digest for run.sqlite: report then refuses to
+    # re-seal (it cannot tell which changed) until the damaged sums file is removed
+    code = report_command(str(run_dir), io.StringIO(), io.StringIO())
+    if code == 1:
+        assert name == "SHA256SUMS"
+        (run_dir / name).unlink()
+        code = report_command(str(run_dir), io.StringIO(), io.StringIO())
+    assert code == 0
     assert verify(run_dir)[0] == 0
     shutil.rmtree(run_dir.parent)

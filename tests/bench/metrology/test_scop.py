@@ -113,9 +113,17 @@ def test_points_in_any_order_and_identical_duplicates():
         ([LORIA_POINTS[0]], -10, "two or more"),
         ([DeclaredPoint(-12, 7, 2), *LORIA_POINTS], -10, "below TOL"),
         ([*LORIA_POINTS, DeclaredPoint(16, 4, 9)], -10, "no heating load"),
-        ([DeclaredPoint(7, 3, 6), DeclaredPoint(12, 8, 1)], -10, "must stay positive"),
+        ([DeclaredPoint(7, 3, 6), DeclaredPoint(12, 8, 1)], 7, "must stay positive"),
+        (LORIA_POINTS[1:], -10, "no declared point at TOL"),
     ],
 )
 def test_bad_declarations(points, tol, match):
     with pytest.raises(ValueError, match=match):
         seasonal("average", 9.0, tol, points, LORIA_AUX)
+
+
+def test_no_extrapolation_below_the_lowest_declared_point():
+    """Issue 13 item 8: EN 14825 declares a point at TOL (STANDARDS.md §4); a sheet whose
+    lowest point lies above TOL is an error, not extrapolated along the lowest segment."""
+    with pytest.raises(ValueError, match="no declared point at TOL -10"):
+        seasonal("average", 9.0, -10, LORIA_POINTS[1:], LORIA_AUX)

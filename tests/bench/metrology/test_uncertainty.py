@@ -135,3 +135,55 @@ def test_cop_relative_uncertainty_is_quadrature_sum(u_in, u_out, flow, prd, prg,
     stats = PointStats(t_in_c=40, t_out_c=45, qv_m3h=1.5, p_w=2500, s_p=10 * sp, s_t_out=sp)
     r = point_uncertainty(stats, acc, p_pa=2e5, meter="outlet")
     assert r.cop.u_rel**2 == pytest.approx(r.phi_w.u_rel**2 + r.p_e_w.u_rel**2, rel=1e-9, abs=1e-18)
+
+
+# -- issue 13: effective sample count, the full budget ---------------------------------------
+
+
+def test_effective_samples_of_white_noise_and_of_an_ar1_series():
+    """n_eff = n(1 - r1)/(1 + r1) (Zhang 2006): about n for independent samples; for an AR(1)
+    series with phi = 0.8 about n/9 (the lag-1 autocorrelation of AR(1) is phi)."""
+    import random
+
+    from bench.metrology.uncertainty import effective_samples
+
+    rng = random.Random(7)
+    white = [rng.gauss(0, 1) for _ in range(4000)]
+    assert effective_samples(white) == pytest.approx(4000, rel=0.1)
+    x, ar = 0.0, []
+    for _ in range(4000):
+        x = 0.8 * x + rng.gauss(0, 1)
+        ar.append(x)
+    assert effective_samples(ar) == pytest.approx(4000 * 0.2 / 1.8, rel=0.15)
+    assert effective_samples([1.0, 1.0, 1.0]) == 3.0  # no scatter: nothing to correct
+
+
+def test_the_full_budget_adds_up_with_the_correlation_row_negative():
+    from bench.metrology.uncertainty import combine
+
+    acc = Accuracies(
+        u_t_in_k=0.025,
+        u_t_out_k=0.025,
+        r_t=0.5,
+        u_t_drift_k=0.02 / math.sqrt(3),
+        flow_pct_reading=0.5,
+        flow_divisor=2.0,
+        u_flow_drift_rel=0.0025 / math.sqrt(3),
+        power_pct_reading=0.1,
+        power_pct_range=0.1,
+        power_range_w=6000.0,
+        u_cp_rel=0.0005,
+        u_heat_loss_w=50 / math.sqrt(3),
+        phi_per_k_air=0.03,
+    )
+    r = point_uncertainty(POINT, acc, p_pa=3e5, meter="inlet")
+    rows = {row.name: row for row in r.rows_phi}
+    corr = rows["ΔT pair correlation (r = 0.5)"]
+    c_t = rows["t_out sensor"].sensitivity
+    # GUM eq. 16: -2 r c² u_in u_out, shown as a signed row
+    assert corr.contribution == pytest.approx(-math.sqrt(2 * 0.5 * c_t**2 * 0.025**2))
+    assert combine(r.rows_phi) == pytest.approx(r.phi_w.u)
+    assert rows["heat loss of the test section"].contribution == pytest.approx(50 / math.sqrt(3))
+    assert rows["cp (IAPWS-IF97)"].contribution == pytest.approx(0.0005 * r.phi_w.value)
+    # the air condition term is zero when the air sat exactly on its set value
+    assert rows["condition: air mean deviation"].contribution == 0.0

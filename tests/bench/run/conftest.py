@@ -65,12 +65,14 @@ async def run_on_sim(
     during: Callable[[Engine, SimBenchThread], Awaitable[None]] | None = None,
     before: Callable[[SimBenchThread], Any] | None = None,
     station: Path | None = None,
+    seed: int = 0,
+    limit_s: float = 120.0,
 ) -> Finished:
     plan = tmp_path / "plan.yaml"
     plan.write_text(text)
     prepared, warnings = prepare_new(plan, station, sim=True, speed=speed, results=tmp_path)
     clock = clock_for(prepared)
-    sim = SimBenchThread(clock)
+    sim = SimBenchThread(clock, seed=seed)
     endpoints = sim.start()
     try:
         if before is not None:
@@ -88,7 +90,7 @@ async def run_on_sim(
         stop = asyncio.Event()
         helper = asyncio.create_task(during(engine, sim)) if during else None
         try:
-            phase = await asyncio.wait_for(run_engine(engine, prepared, stop), 120)
+            phase = await asyncio.wait_for(run_engine(engine, prepared, stop), limit_s)
         finally:
             if helper is not None:
                 helper.cancel()

@@ -350,3 +350,122 @@ def test_no_trim_during_a_defrost():
     bench.frame(60, {HP_DEFROST: 1.0, WATER_OUT: 28.0})  # heat drawn from the water
     assert [c for c in bench.commands if isinstance(c, SetWater)] == [SetWater(30.0, 1.6)]
     assert bench.seq.phase == Phase.SETTING
+
+
+# -- issue 13: the transient rule, sampling gaps, the water side kept on target -------------
+
+
+def transient_bench(cycle_heating_s: float) -> tuple[Bench, callable]:
+    """A point in collection, made transient by a first defrost; `cycle()` runs one more
+    defrost (300 s) followed by `cycle_heating_s` of heating."""
+    bench = Bench([spec()])
+    bench.run_for(700)
+
+    def cycle() -> None:
+        bench.values[HP_DEFROST], bench.values[WATER_OUT] = 1.0, 31.0
+        bench.run_for(300)
+        bench.values[HP_DEFROST], bench.values[WATER_OUT] = 0.0, 35.0
+        bench.run_for(cycle_heating_s)
+
+    cycle()  # the first defrost: transient, collection from its end
+    return bench, cycle
+
+
+@pytest.mark.parametrize("cycles", [1, 2])
+def test_a_transient_point_with_too_few_cycles_in_3_h_is_not_valid_and_says_why(cycles):
+    """STANDARDS.md §2: whole cycles, >= 3 cycles or 3 h. Cycles of 80 min: one (or two)
+    complete, 80 (160) min of whole cycles; the collection extends, and when the unit stops
+    frosting before the rule is met the point is invalid, with the count in the reason."""
+    bench, cycle = transient_bench(4800 - 300)
+    for _ in range(cycles):
+        cycle()  # `cycles` complete cycles, 80 min each
+    bench.run_for(2 * 3 * 3600)  # no further defrost: the extension runs out
+    (outcome,) = bench.seq.outcomes
+    assert outcome.transient and outcome.status == "invalid"
+    assert f"transient test: {cycles} complete defrost cycle(s)" in outcome.reason
+    assert ">= 3 cycles or 180 min of whole cycles" in outcome.reason
+
+
+def test_two_long_cycles_spanning_3_h_meet_the_rule_by_time():
+    """The collection extends past 3 h to the next defrost end: 2 cycles of 100 min = 200 min
+    of whole cycles >= 180 min, so the point is valid."""
+    bench, cycle = transient_bench(6000 - 300)
+    cycle()
+    assert bench.seq.phase == Phase.COLLECTING
+    cycle()
+    (outcome,) = bench.seq.outcomes
+    assert outcome.transient and outcome.status == "valid", outcome.reason
+    assert outcome.frames[-1].t - outcome.frames[0].t == pytest.approx(2 * 6000, abs=10)
+
+
+def test_three_short_cycles_are_valid_before_3_h():
+    bench, cycle = transient_bench(1200)
+    for _ in range(3):
+        cycle()
+    (outcome,) = bench.seq.outcomes
+    assert outcome.transient and outcome.status == "valid", outcome.reason
+    ends = [t for t, kind, m in bench.events if kind == "defrost" and "ended" in m]
+    assert outcome.frames[0].t == ends[0] and outcome.frames[-1].t == ends[3]
+
+
+def test_a_60_s_sampling_gap_restarts_a_steady_collection_and_is_reported():
+    bench = Bench([spec()])
+    bench.run_for(700)
+    assert bench.seq.phase == Phase.COLLECTING
+    bench.run_for(100)
+    bench.frame(60)  # no frame for 60 s (the profile allows 10 s)
+    assert any(kind == "gap" and "sample gap of 60 s" in m for _, kind, m in bench.events)
+    gap_at = bench.t
+    bench.run_for(400)
+    (outcome,) = bench.seq.outcomes
+    assert outcome.status == "valid"
+    assert outcome.frames[0].t == gap_at  # the collection holds no gap
+    steps = [b.t - a.t for a, b in zip(outcome.frames, outcome.frames[1:], strict=False)]
+    assert max(steps) <= 10.0
+
+
+def test_repeated_sampling_gaps_make_the_point_invalid():
+    bench = Bench([spec()])
+    bench.run_for(700)
+    for _ in range(4):
+        bench.run_for(50)
+        bench.frame(60)
+    (outcome,) = bench.seq.outcomes
+    assert outcome.status == "invalid"
+    assert "sample gap of 60 s (limit 10 s)" in outcome.reason and "4 gaps" in outcome.reason
+
+
+def test_the_water_inlet_is_trimmed_while_stabilising_so_the_outlet_is_on_target():
+    """Issue 13 item 4: a fixed-flow point whose outlet sits 0.25 K low (inside the individual
+    limit, outside half the mean limit) gets its inlet raised before collection."""
+    bench = Bench([spec(inlet_c=None, flow_m3h=1.6)])
+    bench.values[WATER_OUT] = 34.75
+    trims: list[SetWater] = []
+    while len(trims) < 2:
+        bench.frame()
+        trims = [c for c in bench.commands if isinstance(c, SetWater)]
+    assert bench.seq.phase in (Phase.STABILISING, Phase.EQUILIBRIUM)
+    assert trims[1].inlet_c == pytest.approx(trims[0].inlet_c + 0.25)
+    bench.values[WATER_OUT] = 35.0  # the unit follows
+    bench.values[WATER_IN] = trims[-1].inlet_c
+    bench.run_for(2000)
+    (outcome,) = bench.seq.outcomes
+    assert outcome.status == "valid", outcome.reason
+
+
+def test_a_sampling_gap_in_a_transient_cycle_is_not_counted_and_the_window_extends():
+    bench, cycle = transient_bench(1200)
+    cycle()
+    bench.run_for(200)
+    bench.frame(60)  # a 60 s gap inside the second cycle
+    bench.run_for(1000)
+    cycle()  # the cycle holding the gap ends: counting starts again from here
+    assert any("sampling gap not counted" in m for _, _, m in bench.events)
+    for _ in range(3):
+        cycle()
+    (outcome,) = bench.seq.outcomes
+    assert outcome.transient and outcome.status == "valid", outcome.reason
+    steps = [b.t - a.t for a, b in zip(outcome.frames, outcome.frames[1:], strict=False)]
+    assert max(steps) <= 10.0  # the window holds three whole gap-free cycles
+    ends = [t for t, kind, m in bench.events if kind == "defrost" and "ended" in m]
+    assert outcome.frames[0].t == ends[2] and outcome.frames[-1].t == ends[5]

@@ -58,6 +58,7 @@ def test_is_a_hydraulic_module() -> None:
         "volume_flow": "m³/h",
         "pump_running": "",
         "fault": "",
+        "barometric_pressure": "Pa",  # the bench's barometer (issue 13)
         "inlet_temp_sp": "°C",
         "flow_sp": "m³/h",
         "pump_run": "",
@@ -85,9 +86,10 @@ async def test_calibrated_readings_match_the_model(
         1.789,
     )
     assert (r["pump_running"].value, r["fault"].value) == (1.0, 0.0)
+    assert r["barometric_pressure"].value == model.hydraulic.barometric_pa == 101325.0
     assert (r["inlet_temp_sp"].value, r["flow_sp"].value, r["pump_run"].value) == (30.0, 1.6, 1.0)
     assert all(reading.quality is Quality.OK for reading in r.values())
-    assert sim.requests == [Request(1, 3, 0, 5), Request(1, 4, 0, 7)]
+    assert sim.requests == [Request(1, 3, 0, 5), Request(1, 4, 0, 10)]
 
 
 async def test_set_points_land_in_the_model(
