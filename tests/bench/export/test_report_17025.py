@@ -56,6 +56,11 @@ def with_one_point_failed(doc: dict) -> dict:
     failed = doc["points"][1]
     failed["status"], failed["reason"] = "invalid", "water_outlet: mean deviation beyond ±0.3 K"
     doc["scop"].update(complete=False, missing_roles=[failed["id"]])
+    if "completeness" in doc:  # result.json 1.1 states it, as a run with this point failed would
+        doc["completeness"].update(complete=False, points_valid=len(doc["points"]) - 1)
+        doc["completeness"]["missing"] = [
+            {"point": failed["id"], "status": "invalid", "reason": failed["reason"]}
+        ]
     return doc
 
 
