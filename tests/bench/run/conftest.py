@@ -65,6 +65,7 @@ async def run_on_sim(
     during: Callable[[Engine, SimBenchThread], Awaitable[None]] | None = None,
     before: Callable[[SimBenchThread], Any] | None = None,
     station: Path | None = None,
+    limit_s: float = 120.0,
 ) -> Finished:
     plan = tmp_path / "plan.yaml"
     plan.write_text(text)
@@ -88,7 +89,7 @@ async def run_on_sim(
         stop = asyncio.Event()
         helper = asyncio.create_task(during(engine, sim)) if during else None
         try:
-            phase = await asyncio.wait_for(run_engine(engine, prepared, stop), 120)
+            phase = await asyncio.wait_for(run_engine(engine, prepared, stop), limit_s)
         finally:
             if helper is not None:
                 helper.cancel()
