@@ -4,7 +4,8 @@ A load-based point takes its water flow from the building, not from the plan: th
 flow ṁ_design = Φ_design/(cp·ΔT_design) of the application's heat-distribution system, as a
 volume flow at the return temperature the emulation starts from. Its warm-up and duration
 stand in for the equilibrium and collection periods, so the estimate and the ETA need nothing
-new; its samples come every emulation step, since the loop reads the latest frame.
+new. Its samples come every emulation step unless the point's `timing.sample_s` says
+otherwise (the loop then works on inputs up to one sample old: a time-warped dry run).
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ def resolve_load_based(
     application: Application | None,
     at: Callable[[Loc, str], str],
     problems: list[str],
+    sample_s: float | None = None,
 ) -> tuple[LoadBasedSetting, VolumeFlow, Timing] | None:
     """The point's setting, flow and timing; a problem (`at(loc, message)` names the point's
     file:line) if the plan lacks what sizes the building."""
@@ -140,6 +142,6 @@ def resolve_load_based(
         equilibrium_min=spec.warm_up_min,
         collection_min=spec.duration_min,
         stabilise_timeout_min=spec.warm_up_min + STABILISE_MARGIN_MIN,
-        sample_s=spec.step_s,
+        sample_s=sample_s or spec.step_s,
     )
     return setting, flow, timing

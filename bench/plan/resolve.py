@@ -336,6 +336,7 @@ class _Resolver:
             application=top.application,
             at=entry.at,
             problems=self.problems,
+            sample_s=entry.spec.timing.sample_s if entry.spec.timing else None,
         )
 
 

@@ -118,10 +118,10 @@ def load_based_record(
         watch.update(f)
     on, off = _runs(watch, start, end)
     steps = [s for s in emulation.steps if start < s.t <= end]
-    errors = [
+    errors = [  # a fresh frame's return against the last command acknowledged before it
         b.t_return - a.command
         for a, b in itertools.pairwise(steps)
-        if a.command is not None and a.ack == 1
+        if a.command is not None and a.ack == 1 and b.seq != a.seq
     ]
     model_in = sum(s.phi_hp * s.dt for s in steps)
     model_out = sum(
