@@ -336,8 +336,16 @@ class _Resolver:
             application=top.application,
             at=entry.at,
             problems=self.problems,
-            sample_s=entry.spec.timing.sample_s if entry.spec.timing else None,
+            sample_s=self._sample_s(entry),
         )
+
+    def _sample_s(self, entry: Entry) -> float | None:
+        """A load-based point's sample period when the plan sets one (the point's, else its
+        defaults'); None: every emulation step."""
+        if entry.spec.timing is not None and entry.spec.timing.sample_s is not None:
+            return entry.spec.timing.sample_s
+        found = _default(self.chain, "timing", "sample_s")
+        return found[0] if found else None
 
 
 def resolve_points(
