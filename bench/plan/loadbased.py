@@ -30,7 +30,7 @@ from bench.plan.errors import Loc
 from bench.plan.model import LoadBasedSpec
 from bench.plan.resolved import Timing, VolumeFlow
 
-STABILISE_MARGIN_MIN = 60.0  # the air must settle within the warm-up plus this
+STABILISE_MARGIN_MIN = 60.0  # the air must hold a whole warm-up within 2 warm-ups plus this
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def resolve_load_based(
     timing = Timing(
         equilibrium_min=spec.warm_up_min,
         collection_min=spec.duration_min,
-        stabilise_timeout_min=spec.warm_up_min + STABILISE_MARGIN_MIN,
+        stabilise_timeout_min=2 * spec.warm_up_min + STABILISE_MARGIN_MIN,
         sample_s=sample_s or spec.step_s,
     )
     return setting, flow, timing
