@@ -54,7 +54,24 @@ FRAME_FORMAT = {  # stored in meta, so the file explains itself to other tools
     "detail": "JSON {channel id: text} for the readings that are not OK, else NULL",
 }
 
-SCHEMA = """
+# Every step of a load-based point's building emulation (docs/standards.md §7), enough to replay
+# it: the inputs (from frame `seq`), the step length, the building's state and heat flows after
+# the step, the return temperature commanded and whether the hydraulic module acknowledged it.
+EMULATION_SCHEMA = """
+CREATE TABLE IF NOT EXISTS emulation_steps (
+    point_idx INTEGER NOT NULL, k INTEGER NOT NULL, t REAL NOT NULL, dt REAL NOT NULL,
+    seq INTEGER, t_supply REAL NOT NULL, t_return REAL NOT NULL, flow_m3h REAL NOT NULL,
+    m_kg_s REAL NOT NULL, phi_hp REAL NOT NULL, phi_hb REAL NOT NULL, phi_ba REAL NOT NULL,
+    t_h REAL NOT NULL, t_b REAL NOT NULL, command REAL, ack INTEGER, ack_s REAL, late_s REAL,
+    PRIMARY KEY (point_idx, k)
+)"""
+EMULATION_COLUMNS = (
+    "point_idx", "k", "t", "dt", "seq", "t_supply", "t_return", "flow_m3h", "m_kg_s",
+    "phi_hp", "phi_hb", "phi_ba", "t_h", "t_b", "command", "ack", "ack_s", "late_s",
+)  # fmt: skip
+
+SCHEMA = (
+    """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);  -- value: JSON
 CREATE TABLE channels (idx INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, unit TEXT NOT NULL);
 CREATE TABLE frames (
@@ -78,6 +95,8 @@ CREATE TABLE points (
     started REAL, ended REAL, first_seq INTEGER, last_seq INTEGER, record TEXT NOT NULL
 );
 """
+    + EMULATION_SCHEMA
+)
 
 _INSERT_EVENT = "INSERT INTO events (t, seq, kind, message, data) VALUES (?, ?, ?, ?, ?)"
 _INSERT_SNAPSHOT = (
@@ -86,6 +105,7 @@ _INSERT_SNAPSHOT = (
 )
 _UPSERT_POINT = "INSERT OR REPLACE INTO points VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 _UPSERT_META = "INSERT OR REPLACE INTO meta VALUES (?, ?)"
+_UPSERT_STEP = f"INSERT OR REPLACE INTO emulation_steps VALUES ({', '.join('?' * 18)})"
 _CREATED_META = frozenset(
     {"run_id", "plan_name", "plan_text", "station_text", "hpbench_version", "created"}
     | {"frame_format"}
@@ -457,6 +477,8 @@ class RunStore:
             conn = _connect(path)
             try:
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version == SCHEMA_VERSION:  # a store from before load-based points
+                    conn.execute(EMULATION_SCHEMA)
             finally:
                 conn.close()
         except sqlite3.Error as exc:
@@ -553,6 +575,10 @@ class RunStore:
             _json(record),
         )
         self._writer.put(_Op(_UPSERT_POINT, row))
+
+    def put_emulation_step(self, row: Mapping[str, Any]) -> None:
+        """Queue one emulation step (`EMULATION_COLUMNS`; a step stored again replaces it)."""
+        self._writer.put(_Op(_UPSERT_STEP, tuple(row[c] for c in EMULATION_COLUMNS)))
 
     def put_meta(self, key: str, value: Any) -> None:
         """Queue a run setting (any JSON value). What `create` recorded cannot change."""
@@ -690,6 +716,16 @@ class RunStore:
             for t, r, *ident, settings in rows
             if role is None or r == role
         ]
+
+    def emulation_steps(self, point_idx: int | None = None) -> list[dict[str, Any]]:
+        """The stored emulation steps (of one point), in order, as column -> value."""
+        where, params = ("", ()) if point_idx is None else (" WHERE point_idx = ?", (point_idx,))
+        columns = ", ".join(EMULATION_COLUMNS)
+        rows = self._query(
+            f"SELECT {columns} FROM emulation_steps{where} ORDER BY point_idx, k",
+            params,
+        )
+        return [dict(zip(EMULATION_COLUMNS, row, strict=True)) for row in rows]
 
     def points(self) -> list[PointRow]:
         rows = self._query(

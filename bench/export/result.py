@@ -31,6 +31,7 @@ FORMAT = "hpbench-result"
 SCHEMA_VERSION = "1.1"  # major.minor: docs/result-files.md, "Versions"
 SCHEMA_RESOURCE = "schema/result-1.schema.json"
 RESULT_NAME = "result.json"
+LOAD_BASED_CDH = 1.0  # the measured COP already includes cycling losses (§7): no Cdh on top
 NOTABLE_EVENTS = frozenset({"alarm", "operator", "gap", "run", "transient", "instrument"})
 UNCERTAINTY_METHOD = (
     "GUM (JCGM 100) first-order propagation, bench.metrology.uncertainty: Type B from the "
@@ -74,8 +75,11 @@ def build_result(data: RunData) -> dict[str, Any]:
         "points": points,
         "scop": None,
     }
-    if doc["plan"]["standard"] == "en14825":
-        doc["scop"] = _scop(data, points)
+    load_based = [p for p in points if "load_based" in p]
+    if doc["plan"]["standard"] == "en14825" and len(load_based) < len(points):
+        doc["scop"] = _scop(data, [p for p in points if "load_based" not in p])
+    if doc["plan"]["standard"] == "en14825" and load_based:
+        doc["load_based_scop"] = _scop(data, load_based, cdh=LOAD_BASED_CDH)
     doc.update(validity.document_parts(data, doc))
     return doc
 
@@ -288,7 +292,9 @@ def _point(
     data: RunData, row: PointRow, plan: ResolvedPoint | None, barometric_pa: float
 ) -> dict[str, Any]:
     record = row.record if isinstance(row.record, dict) else {}
-    transient = bool(record.get("transient", False))
+    # a load-based point is integrated over its window (whole compressor cycles), like a
+    # transient one (docs/standards.md §7)
+    transient = bool(record.get("transient", False)) or "load_based" in record
     point: dict[str, Any] = {
         "index": row.index,
         "id": row.point_id,
@@ -309,6 +315,8 @@ def _point(
         "heat_pump_reported": None,
         **validity.EMPTY_POINT_PARTS,
     }
+    if "load_based" in record:
+        point["load_based"] = record["load_based"]
     if row.first_seq is None or row.last_seq is None:
         point.update(validity.point_parts(data, point, [], None))
         return point
@@ -377,7 +385,7 @@ def _not_run(index: int, p: ResolvedPoint) -> dict[str, Any]:
     }
 
 
-def _scop(data: RunData, points: list[dict[str, Any]]) -> dict[str, Any]:
+def _scop(data: RunData, points: list[dict[str, Any]], cdh: float | None = None) -> dict[str, Any]:
     unit = data.plan_doc.get("unit") or {}
     climate = data.plan_doc.get("climate")
     design = [_num(unit.get(k)) for k in ("pdesignh_kw", "tbiv_c", "tol_c")]
@@ -410,7 +418,7 @@ def _scop(data: RunData, points: list[dict[str, Any]]) -> dict[str, Any]:
         tbiv_c=tbiv,
         tol_c=tol,
         points=inputs,
-        plan_cdh=getattr(spec_unit, "cdh", None),
+        plan_cdh=cdh if cdh is not None else getattr(spec_unit, "cdh", None),
         plan_aux_w=_aux_dict(aux),
         k=data.settings.k,
     )

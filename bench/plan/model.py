@@ -158,6 +158,20 @@ class PartLoad(_Strict):
         return self
 
 
+class LoadBasedSpec(_Strict):
+    """A load-based point (docs/standards.md §7): the unit on its own controls, the bench
+    emulating a building. The point's `water.outlet_c` is its flow temperature t_F,plc."""
+
+    plc: Annotated[Number, _between(0.02, 1.0, "", "the part-load ratio range")]
+    building: Literal["one_mass", "two_mass"] = "one_mass"
+    tau_h_s: Annotated[Number, _positive(200_000, "s")] | None = None  # §7 default by application
+    tau_b_s: Annotated[Number, _positive(2_000_000, "s")] | None = None  # two_mass; §7 209 000 s
+    warm_up_min: Minutes = 60.0
+    duration_min: Minutes = 240.0  # the fixed time; with `cycles`, the most it may take
+    cycles: Annotated[int, Strict(), _between(1, 50, "", "the cycle count range")] | None = 3
+    step_s: Annotated[Number, _between(0.2, 10, "s", "the emulation step range")] = 1.0
+
+
 class TimingSpec(_Strict):
     """Timing overrides; anything left out comes from defaults, then from the profile."""
 
@@ -175,6 +189,20 @@ class PointSpec(_Strict):
     part_load: PartLoad | None = None
     timing: TimingSpec | None = None
     on_unstable: OnUnstable | None = None
+    kind: Literal["steady", "load_based"] = "steady"
+    load_based: LoadBasedSpec | None = None
+
+    @model_validator(mode="after")
+    def _load_based_section(self) -> PointSpec:
+        problems: list[tuple[Loc, str]] = []
+        if self.kind == "load_based" and self.load_based is None:
+            problems.append((("load_based",), "required when kind is load_based"))
+        if self.kind == "steady" and self.load_based is not None:
+            problems.append((("kind",), "load_based is given: say kind: load_based"))
+        if self.kind == "load_based" and self.part_load is not None:
+            problems.append((("part_load",), "a load-based point leaves the load to the unit"))
+        check(problems)
+        return self
 
     @field_validator("mode")
     @classmethod

@@ -14,7 +14,8 @@ from typing import Any
 
 from bench.metrology.psychro import relative_humidity, wet_bulb
 from bench.plan.errors import Loc
-from bench.plan.model import DEFAULT_BAROMETRIC_PA, FLOW_FIELDS, PointSpec
+from bench.plan.loadbased import LoadBasedSetting, resolve_load_based
+from bench.plan.model import DEFAULT_BAROMETRIC_PA, FLOW_FIELDS, LoadBasedSpec, PointSpec
 from bench.plan.resolved import (
     FlowFrom,
     FlowSetting,
@@ -293,8 +294,15 @@ class _Resolver:
     def point(self, entry: Entry, before: list[str], all_ids: list[str]) -> ResolvedPoint | None:
         spec = entry.spec
         air = self.air(entry)
-        flow = self.flow(entry, before, all_ids)
-        timing = self.timing(entry)
+        load_based = None
+        if spec.load_based is not None:
+            found = self._load_based(entry, spec.load_based)
+            if found is None:
+                return None
+            load_based, flow, timing = found
+        else:
+            flow = self.flow(entry, before, all_ids)
+            timing = self.timing(entry)
         if air is None or flow is None or timing is None:
             return None
         part = spec.part_load
@@ -312,7 +320,32 @@ class _Resolver:
             on_unstable=self.on_unstable(entry),
             barometric_pa=self.barometric_pa,
             source=f"{entry.doc.path}:{entry.doc.positions.line(entry.loc())}",
+            load_based=load_based,
         )
+
+    def _load_based(
+        self, entry: Entry, spec: LoadBasedSpec
+    ) -> tuple[LoadBasedSetting, FlowSetting, Timing] | None:
+        top = self.chain[0].spec
+        assert top is not None
+        return resolve_load_based(
+            spec,
+            t_flow_c=entry.spec.water.outlet_c,
+            t_out_c=entry.spec.air.dry_bulb_c,
+            design_kw=top.unit.pdesignh_kw,
+            application=top.application,
+            at=entry.at,
+            problems=self.problems,
+            sample_s=self._sample_s(entry),
+        )
+
+    def _sample_s(self, entry: Entry) -> float | None:
+        """A load-based point's sample period when the plan sets one (the point's, else its
+        defaults'); None: every emulation step."""
+        if entry.spec.timing is not None and entry.spec.timing.sample_s is not None:
+            return entry.spec.timing.sample_s
+        found = _default(self.chain, "timing", "sample_s")
+        return found[0] if found else None
 
 
 def resolve_points(

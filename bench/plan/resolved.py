@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bench.plan.estimate import estimate, format_minutes
 from bench.plan.model import OnUnstable, PlanFile
 from bench.profiles import Profile
+
+if TYPE_CHECKING:
+    from bench.plan.loadbased import LoadBasedSetting
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class ResolvedPoint:
     on_unstable: OnUnstable
     barometric_pa: float  # the pressure RH and wet bulb were converted at
     source: str  # `file:line` of the point, for messages about it
+    load_based: LoadBasedSetting | None = None  # kind: load_based (docs/standards.md §7)
 
 
 @dataclass(frozen=True)

@@ -37,4 +37,13 @@ class SafeState:
     final: bool = False
 
 
-Command = SetAir | SetWater | SetHeatPump | SafeState
+@dataclass(frozen=True)
+class EmulateBuilding:
+    """A load-based point (docs/standards.md §7): the unit to its own controls, and the bench
+    commanding the return temperature of a virtual building every step until the point ends.
+    `point` is the run's PointSpec (bench.run.points), whose `load_based` sizes the building."""
+
+    point: object
+
+
+Command = SetAir | SetWater | SetHeatPump | SafeState | EmulateBuilding

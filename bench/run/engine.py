@@ -19,8 +19,10 @@ from bench.permissives import PermissiveNotMet, Permissives
 from bench.run.acquisition import Acquisition
 from bench.run.actuation import actuate
 from bench.run.bus import Bus
-from bench.run.commands import Command, SafeState
+from bench.run.commands import Command, EmulateBuilding, SafeState, SetHeatPump
+from bench.run.emulation import EmulationHost
 from bench.run.frame import Frame
+from bench.run.loadbased import load_based_record
 from bench.run.points import PointSpec
 from bench.run.results import WaterSide, missing_results, point_results
 from bench.run.safe_state import SafeStateReport, reach_safe_state
@@ -110,6 +112,13 @@ class Engine:
             plausible=plausible,
         )
         self._commands: asyncio.Queue[Command] = asyncio.Queue()
+        self.emulation = EmulationHost(  # load-based points (docs/standards.md §7)
+            instruments,
+            clock,
+            store,
+            water,
+            lambda m, d: self._emit(clock.now(), "emulation", m, d),
+        )
         self._finished = asyncio.Event()
         self._frame_count = 0
         self.outcomes: list[PointOutcome] = []
@@ -183,6 +192,7 @@ class Engine:
 
     def _on_frame(self, frame: Frame) -> None:
         self._frame_count += 1
+        self.emulation.on_frame(frame)
         self.store.append(frame)
         self.frames.publish(frame)
         self._check_safety(frame)
@@ -236,6 +246,7 @@ class Engine:
         """Ahead of everything queued: set points still waiting belong to the suspended point
         and are sent again when it resumes."""
         self._latched = True  # from this instant nothing switches the heat pump on
+        self.emulation.halt()
         while not self._commands.empty():
             self._commands.get_nowait()
             self._commands.task_done()
@@ -340,6 +351,8 @@ class Engine:
                 "quantities": outcome.quantities,
                 "results": results,
             }
+            if outcome.spec.load_based is not None:
+                record["load_based"] = load_based_record(outcome, self.emulation, self.water)
             frames = outcome.frames
             self.store.put_point(
                 outcome.spec.index,
@@ -360,6 +373,11 @@ class Engine:
             await self._execute_now(command)
 
     async def _execute_now(self, command: Command) -> None:
+        if isinstance(command, EmulateBuilding):
+            await self.emulation.start(command.point)  # type: ignore[arg-type]
+            return
+        if isinstance(command, SetHeatPump | SafeState) and self.emulation.current is not None:
+            await self.emulation.stop()
         await actuate(
             self.instruments,
             command,
@@ -477,6 +495,7 @@ class Engine:
             for task in [commander, *self._background]:
                 task.cancel()
             await asyncio.gather(*self._background, *self._safing, return_exceptions=True)
+            await self.emulation.stop(restore=False)
             with contextlib.suppress(asyncio.CancelledError):
                 await commander
             if not self.sequencer.finished:  # cancelled from outside (signal): stay safe

@@ -54,6 +54,7 @@ def point_specs(plan: Plan, station: Station) -> list[PointSpec]:
                 initial_flow_m3h=station.station.initial_flow_m3h,
                 inlet_range_c=station.limits.water_inlet_c,
                 flow_range_m3h=station.limits.water_flow_m3h,
+                load_based=p.load_based,
             )
         )
     return specs

@@ -8,6 +8,10 @@ pump's own, which are kept for comparison only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench.plan.loadbased import LoadBasedSetting
 
 AIR_T = "climate_chamber.temperature"
 AIR_RH = "climate_chamber.humidity"
@@ -18,6 +22,7 @@ POWER = "power_analyser.P"
 VOLTAGE = "power_analyser.U"
 HP_DEFROST = "heat_pump.defrost"
 HP_HEAT = "heat_pump.heat_output"  # self-reported: compared, never used
+HP_COMPRESSOR_ON = "heat_pump.compressor_on"
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class PointSpec:
     # the station's [limits]: the water-side trim never sets the hydraulic module beyond them
     inlet_range_c: tuple[float, float] | None = None
     flow_range_m3h: tuple[float, float] | None = None
+    load_based: LoadBasedSetting | None = None  # the bench emulates a building (§7)
 
     @property
     def flow_is_free(self) -> bool:

@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from bench.run.commands import Command, SafeState, SetAir, SetHeatPump, SetWater
+from bench.run.commands import Command, EmulateBuilding, SafeState, SetAir, SetHeatPump, SetWater
 from bench.run.frame import Frame
+from bench.run.loadbased import CycleWatch
 from bench.run.points import (
     AIR_T,
     HP_DEFROST,
@@ -124,6 +125,7 @@ class PointState:
     gap_in_cycle: bool = False  # transient: the running cycle holds a sampling gap
     gaps: GapMeter | None = None  # of the running collection
     first_collect_from: float | None = None  # the transient collection's first start
+    cycles: CycleWatch = field(default_factory=CycleWatch)  # load-based points
 
 
 @dataclass
@@ -241,7 +243,11 @@ class Sequencer:
         inside = p.judge.add(t, measured, defrost=p.in_defrost, excused=excused)
         if t - p.timeout_from > p.spec.stabilise_timeout_s and self.phase != Phase.COLLECTING:
             return self._unstable(t, p)
+        if p.spec.load_based is not None:
+            p.cycles.update(frame)
         match self.phase:
+            case Phase.SETTING if p.spec.load_based is not None:
+                self._go(Phase.STABILISING, t, "set points sent, building emulated")
             case Phase.SETTING:
                 return self._on_setting(frame, p, t)
             case Phase.STABILISING | Phase.EQUILIBRIUM if kept := self._keep_water(frame, p, t):
@@ -287,6 +293,8 @@ class Sequencer:
         point waiting for its defrost end is left alone (its outlet swings with the cycle), as
         are defrosts and the readings after. Only the last third of the period is looked at:
         the water is still settling from the previous trim before it."""
+        if p.spec.load_based is not None:  # the building emulation owns the return temperature
+            return []
         t_in, t_out = frame.value(WATER_IN), frame.value(WATER_OUT)
         if p.ready_since is not None or p.in_defrost or (p.transient and self._after_defrost(p, t)):
             return []
@@ -399,6 +407,13 @@ class Sequencer:
         assert p.collect_from is not None
         if p.transient:
             return self._on_transient_collecting(p, t)
+        if p.spec.load_based is not None:
+            window = p.cycles.window(p.collect_from, t, p.spec.load_based)
+            if window is None:
+                return []
+            p.collect_from = window[0]
+            p.collection_frames = [f for f in p.collection_frames if window[0] <= f.t <= window[1]]
+            return self._compute(t, p)
         if t - p.collect_from >= p.spec.collection_s:
             return self._compute(t, p)
         return []
@@ -472,7 +487,7 @@ class Sequencer:
         if defrost and not p.in_defrost:
             p.defrosts += 1
             self.emit(t, "defrost", f"defrost started at point {p.spec.id}", {"point": p.spec.id})
-            if not p.transient and self.phase != Phase.SETTING:
+            if not p.transient and self.phase != Phase.SETTING and p.spec.load_based is None:
                 p.transient = True
                 self.emit(
                     t,
@@ -617,6 +632,13 @@ class Sequencer:
 
     def _set_points(self, p: PointState) -> list[Command]:
         spec = p.spec
+        if spec.load_based is not None:  # never the unit's flow temperature or demand
+            start = spec.load_based.sizing().t_h0_c
+            return [
+                SetAir(spec.air_c, spec.rh_pct),
+                SetWater(start, p.flow_sp),
+                EmulateBuilding(spec),
+            ]
         return [
             SetAir(spec.air_c, spec.rh_pct),
             SetWater(p.inlet_sp, p.flow_sp),
@@ -632,6 +654,16 @@ class Sequencer:
 
     def _controlled(self, spec: PointSpec, inlet: float, flow: float) -> list[Controlled]:
         tol = self.judgement.tolerances
+        if spec.load_based is not None:  # the water is the building's: judged by the emulation
+            out = [
+                Controlled("air_dry_bulb", spec.air_c, tol["air_dry_bulb"]),
+                Controlled(
+                    "supply_voltage", self.judgement.nominal_voltage_v, tol["supply_voltage"]
+                ),
+            ]
+            if spec.wet_bulb_c is not None:
+                out.append(Controlled("air_wet_bulb", spec.wet_bulb_c, tol["air_wet_bulb"]))
+            return out
         out = [
             Controlled("air_dry_bulb", spec.air_c, tol["air_dry_bulb"]),
             Controlled("water_outlet", spec.outlet_c, tol["water_outlet"]),

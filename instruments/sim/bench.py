@@ -65,6 +65,7 @@ class SimBench:
         self.modbus: dict[str, ModbusDeviceSim] = {}  # role -> server (its `writes` log)
         self._closers: list[Callable[[], Awaitable[None]]] = []
         self.endpoints: Endpoints | None = None
+        self.heat_pump_sim: HeatPumpSim | None = None  # its `requests`: the Modbus traffic
 
     async def _proxied(self, role: str, port: int, framing: Framing) -> int:
         proxy = FaultProxy(role, (HOST, port), self.faults, framing=framing)
@@ -74,7 +75,7 @@ class SimBench:
     async def start(self) -> Endpoints:
         scpi = Wt310Server(self.model, self.faults)
         espec = EspecServer(self.model, self.faults)
-        heat_pump = HeatPumpSim(self.model, self.faults)
+        heat_pump = self.heat_pump_sim = HeatPumpSim(self.model, self.faults)
         hydraulic = HydraulicModuleSim(self.model, self.faults)
         self.modbus = {"heat_pump": heat_pump, "hydraulic_module": hydraulic}
         for server in (scpi, espec, heat_pump, hydraulic):

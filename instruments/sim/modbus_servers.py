@@ -144,6 +144,12 @@ HEAT_PUMP_BINDINGS: Mapping[str, Binding] = {
     ),
     "demand_pct": Binding(lambda m: m.heat_pump.demand_pct or 0.0, _set_demand),
     "alarm_reset": Binding(lambda m: 0.0, _reset_alarm),
+    "control_mode": Binding(
+        lambda m: m.heat_pump.control_mode, _set_attr("heat_pump.control_mode", int)
+    ),
+    "heating_curve": Binding(
+        lambda m: m.heat_pump.heating_curve, _set_attr("heat_pump.heating_curve", int)
+    ),
     # stiebel_eltron_wpm
     "flow_temp_hp": Binding(lambda m: m.heat_pump.own_supply_c),
     "hp1_return_temp": Binding(lambda m: m.heat_pump.own_return_c),
@@ -162,6 +168,9 @@ HYDRAULIC_BINDINGS: Mapping[str, Binding] = {
     "inlet_temp_sp": Binding(lambda m: m.hydraulic.inlet_sp, _set_attr("hydraulic.inlet_sp")),
     "flow_sp": Binding(lambda m: m.hydraulic.flow_sp_m3h, _set_attr("hydraulic.flow_sp_m3h")),
     "pump_run": Binding(lambda m: float(m.hydraulic.running), _set_attr("hydraulic.running", bool)),
+    "inlet_mode": Binding(
+        lambda m: float(m.hydraulic.tracking), _set_attr("hydraulic.tracking", bool)
+    ),
 }
 
 

@@ -22,6 +22,7 @@ from CoolProp.CoolProp import PropsSI
 
 from instruments.clock import Clock
 from instruments.sim.faults import FaultInjector, FaultKind
+from instruments.sim.owncontrol import BENCH, OWN_CURVE, OwnControl, curve_flow_c, track_inlet
 from instruments.sim.perfmap import PerformanceMap
 
 AMBIENT_C = 20.0
@@ -110,6 +111,10 @@ class HeatPumpState:
     own_return_c: float = AMBIENT_C
     own_flow_lpm: float = 0.0
     own_heat_w: float = 0.0
+    # own controls (load-based points): BENCH follows the bench's set point or demand
+    control_mode: int = BENCH
+    heating_curve: int = 2  # owncontrol.CURVES_C: 1 low, 2 medium temperature
+    own: OwnControl = field(default_factory=OwnControl)
 
 
 @dataclass
@@ -125,6 +130,7 @@ class HydraulicState:
     outlet_meas_c: float = AMBIENT_C
     flow_meas_m3h: float = 1.6
     barometric_pa: float = 101325.0  # the bench's barometer (the simulated room's pressure)
+    tracking: bool = False  # inlet follows inlet_sp fast (load-based emulation), not slowly
 
 
 @dataclass
@@ -213,7 +219,11 @@ class BenchModel:
     def _step_water(self, dt: float) -> None:
         h, hp = self.hydraulic, self.heat_pump
         h.flow_m3h = _lag(h.flow_m3h, h.flow_sp_m3h if h.running else 0.0, dt, FLOW_TAU_S)
-        h.inlet_c = _lag(h.inlet_c, h.inlet_sp if h.running else h.outlet_c, dt, WATER_INLET_TAU_S)
+        if h.running and h.tracking:
+            h.inlet_c = track_inlet(h.inlet_c, h.inlet_sp, dt)
+        else:
+            target = h.inlet_sp if h.running else h.outlet_c
+            h.inlet_c = _lag(h.inlet_c, target, dt, WATER_INLET_TAU_S)
         mass_flow = h.flow_m3h / 3600.0 * water_density(h.inlet_c)
         if mass_flow > 1e-4:
             rise = hp.capacity_w / (mass_flow * water_cp((h.inlet_c + h.outlet_c) / 2))
@@ -224,8 +234,9 @@ class BenchModel:
     def _step_heat_pump(self, dt: float) -> None:
         hp, h, air = self.heat_pump, self.hydraulic, self.chamber
         self._alarm_from_fault(hp)
-        q_max = self.perfmap.max_capacity_w(air.temp_pv, hp.flow_temp_sp)
-        p_max = self.perfmap.max_power_w(air.temp_pv, hp.flow_temp_sp)
+        flow_sp = self._flow_set_point()
+        q_max = self.perfmap.max_capacity_w(air.temp_pv, flow_sp)
+        p_max = self.perfmap.max_power_w(air.temp_pv, flow_sp)
         can_run = hp.running and hp.alarm_code == 0 and h.flow_m3h >= MIN_FLOW_M3H
 
         if can_run and hp.defrost:
@@ -238,8 +249,12 @@ class BenchModel:
         hp.defrost = False
 
         target = 0.0
+        if not can_run or hp.control_mode == BENCH:
+            hp.own.reset()
         if can_run:
-            if hp.demand_pct is not None:
+            if hp.control_mode != BENCH:
+                target = self._own_target(dt, flow_sp, q_max)
+            elif hp.demand_pct is not None:
                 target = max(MIN_MODULATION, min(hp.demand_pct / 100.0, 1.0)) * q_max
             else:
                 mass_flow = h.flow_m3h / 3600.0 * water_density(h.inlet_c)
@@ -260,6 +275,29 @@ class BenchModel:
             if hp.frost >= 1.0:
                 hp.defrost, hp.defrost_left_s = True, DEFROST_S
                 hp.defrost_count += 1
+
+    def _flow_set_point(self) -> float:
+        """The flow set point the unit works to: its curve's on its own curve, else the
+        register's (the bench's, or the unit's own fixed one)."""
+        hp = self.heat_pump
+        if hp.control_mode == OWN_CURVE:
+            return curve_flow_c(hp.heating_curve, self.chamber.temp_pv)
+        return hp.flow_temp_sp
+
+    def _own_target(self, dt: float, set_point: float, q_max: float) -> float:
+        """The unit on its own controls; its controller sees the true supply temperature."""
+        hp, h = self.heat_pump, self.hydraulic
+        mass_flow = h.flow_m3h / 3600.0 * water_density(h.inlet_c)
+        gain = mass_flow * water_cp(h.inlet_c)
+        return hp.own.target_w(
+            dt,
+            supply_c=h.outlet_c,
+            set_point_c=set_point,
+            needed_w=gain * (set_point - h.inlet_c),
+            gain_w_k=gain,
+            q_max_w=q_max,
+            min_share=MIN_MODULATION,
+        )
 
     def _alarm_from_fault(self, hp: HeatPumpState) -> None:
         """An injected alarm holds while the fault does; it then resets itself, as a unit's

@@ -119,7 +119,7 @@ async def test_undefined_addresses_answer_exception_2(
 ) -> None:
     _, client = hp
     assert (await client.read_input_registers(12, count=1, device_id=1)).exception_code == 2
-    assert (await client.read_holding_registers(0, count=6, device_id=1)).exception_code == 2
+    assert (await client.read_holding_registers(0, count=8, device_id=1)).exception_code == 2
     assert (await client.write_register(50, 1, device_id=1)).exception_code == 2
     assert (await client.read_coils(0, count=1, device_id=1)).exception_code == 2
 
