@@ -48,7 +48,7 @@ class _Strict(BaseModel):
 
 
 class PumpCorrection(_Strict):
-    """The water pump's share of the measured power, q·Δp/η (STANDARDS.md §3: formula and η
+    """The water pump's share of the measured power, q·Δp/η (docs/standards.md §3: formula and η
     are [U]); off unless given. Result files report the raw and the corrected power."""
 
     mode: Literal["integrated", "external"] = "integrated"
@@ -100,7 +100,7 @@ class StationInfo(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     lab: str = ""
     calibration_policy: Literal["warn", "block"] = "warn"
-    # the water side, as the capacity formula needs it (STANDARDS.md §3)
+    # the water side, as the capacity formula needs it (docs/standards.md §3)
     flow_meter: Literal["inlet", "outlet"] = "inlet"  # where the flow meter sits: rho there
     water_pressure_pa: float = Field(default=3.0e5, gt=0.5e5, lt=20e5)
     nominal_voltage_v: float = Field(default=230.0, gt=0)  # the supply the voltage is judged on

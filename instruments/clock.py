@@ -5,7 +5,7 @@ engine, so a ten-hour plan can be dry-run against the simulated bench in seconds
 clock is defined by three numbers and CLOCK_MONOTONIC, which Linux shares between processes,
 so a simulator in another process can follow exactly the same bench time (`spec()`).
 
-It lives in `instruments` (not `bench`, as DESIGN.md sketches) because the simulators
+It lives in `instruments` (not `bench`, as docs/architecture.md sketches) because the simulators
 need it and `instruments` must never import `bench`.
 """
 

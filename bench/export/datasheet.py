@@ -1,6 +1,6 @@
 """`datasheet.csv`: the run's declared-value fields under the Heat Pump Keymark codes.
 
-STANDARDS.md §5: each value is named by a code (EN14825_001 ηs …, EN14511_2_001 capacity …)
+docs/standards.md §5: each value is named by a code (EN14825_001 ηs …, EN14511_2_001 capacity …)
 and a dimension `{application}_{climate}_0_0` — application 4 low temperature (35 °C), 5 medium
 (55 °C); climate 1 warmer, 2 colder, 3 average, 0 not climate-specific — so a lab's export
 drops into the tooling that reads the Keymark database.

@@ -14,7 +14,7 @@ Pdh and COP by finite-difference sensitivities, once with the points' errors ind
 once fully correlated (the same sensors measure every point, so the calibration share moves
 all points together); the larger is given (GUM 5.2, JCGM 100).
 
-Roles A–D (and G for the colder climate) are the fixed temperatures of STANDARDS.md §4,
+Roles A–D (and G for the colder climate) are the fixed temperatures of docs/standards.md §4,
 E is TOL and F is Tbiv. A point whose id is the role's letter takes it; otherwise points take
 roles by temperature in plan order. Where two valid points share a Tj (F = A when Tbiv is
 −7 °C), the A–D point is kept, as the method that reproduces certified sheets does.

@@ -32,7 +32,7 @@ the instrument's serial, `calibration_certificate` and `accuracy_source` as its 
 A key not in these lists makes the uncertainty "not available": a misspelt key silently
 ignored would understate it.
 
-Pump correction, off unless the station has it (STANDARDS.md §3: formula and η [U]):
+Pump correction, off unless the station has it (docs/standards.md §3: formula and η [U]):
 
     [station.pump_correction]
     mode = "integrated"     # or "external"

@@ -7,6 +7,6 @@
 ``scop``         EN 14825 SCOP, SCOPon, SCOPnet, QHE, ηs
 ``sheet``        data-sheet YAML → validated inputs → ``hpbench scop``
 
-References are STANDARDS.md sections; tags [R] [X] [S] [U] say how well a number is sourced.
+References are docs/standards.md sections; tags [R] [X] [S] [U] say how well a number is sourced.
 Every [U] value is a parameter here, never a constant.
 """

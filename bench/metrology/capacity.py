@@ -1,6 +1,6 @@
 """Heating capacity, effective power input and COP, steady and over defrost cycles.
 
-STANDARDS.md §3: Φh = qV·ρ·cp·(t_out − t_in) [S], ρ at the flow meter's temperature (inlet or
+docs/standards.md §3: Φh = qV·ρ·cp·(t_out − t_in) [S], ρ at the flow meter's temperature (inlet or
 outlet: a station setting) and cp at the mean water temperature, from IAPWS (never constants).
 COP = Φh / P_E. The pump correction of P_E (q·Δp/η) has an unverified formula and η [U], so it
 is a parameter object, off unless given, and both raw and corrected values are reported.

@@ -2,7 +2,7 @@
 
 EN 14511 rates air points by dry and wet bulb [S], but climate chambers control dry bulb and
 relative humidity, so the plan's wet bulb is converted at the *measured* barometric pressure
-(STANDARDS.md §1). That is why ``p_pa`` has no default. Below 0 °C CoolProp's wet bulb is the
+(docs/standards.md §1). That is why ``p_pa`` has no default. Below 0 °C CoolProp's wet bulb is the
 ice bulb, which reproduces the §1 value −7/−8 °C → 74.7 % RH.
 
 Temperatures °C, pressure Pa, relative humidity in percent (what a chamber displays).

@@ -1,4 +1,4 @@
-"""EN 14825 seasonal coefficient of performance (SCOP) and ηs, heating (STANDARDS.md §4).
+"""EN 14825 seasonal coefficient of performance (SCOP) and ηs, heating (docs/standards.md §4).
 
 Bin hours come from ``bench/data/en14825_bins.json`` [X]. Per bin Tj:
 
@@ -210,7 +210,7 @@ def _unique_points(points: Iterable[DeclaredPoint], tol_c: float) -> list[Declar
             )
     if len(by_tj) < 2:
         raise ValueError(f"need points at two or more temperatures, got {len(by_tj)}")
-    if tol_c not in by_tj:  # EN 14825 declares Pdh and COP at TOL (STANDARDS.md §4)
+    if tol_c not in by_tj:  # EN 14825 declares Pdh and COP at TOL (docs/standards.md §4)
         lowest = min(by_tj)
         raise ValueError(
             f"no declared point at TOL {tol_c:g} °C (lowest {lowest:g} °C): below the lowest "

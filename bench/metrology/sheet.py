@@ -1,6 +1,6 @@
 """EN 14825 data sheets in YAML: validation with file:line messages, and ``hpbench scop``.
 
-A sheet declares what a manufacturer certifies (STANDARDS.md §4, §5):
+A sheet declares what a manufacturer certifies (docs/standards.md §4, §5):
 
     climate: average            # average | warmer | colder
     pdesignh_kw: 9.0

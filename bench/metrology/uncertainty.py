@@ -1,4 +1,4 @@
-"""GUM propagation of the uncertainty of Φh, P_E and COP at one point (STANDARDS.md §3).
+"""GUM propagation of the uncertainty of Φh, P_E and COP at one point (docs/standards.md §3).
 
 Model (first-order GUM, JCGM 100 §5; CEN ISO/TS 16491 is the guide for these tests [R title]):
 

@@ -1,7 +1,7 @@
 """Liquid water properties at (T, p) from IAPWS through CoolProp.
 
 Heat output is qV·ρ·cp·ΔT, so ρ and cp enter Φh linearly: constants (ρ = 1000, cp = 4.2)
-overstate Φh by about 0.9 % [X] (STANDARDS.md §3). The default formulation is IAPWS-IF97,
+overstate Φh by about 0.9 % [X] (docs/standards.md §3). The default formulation is IAPWS-IF97,
 the one the worked capacity check of §3 uses; IAPWS-95 is selectable for cross-checks. Why:
 docs/decisions/0009-water-properties.md.
 

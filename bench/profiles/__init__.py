@@ -1,6 +1,6 @@
 """Tolerance profiles: the permissible deviations and timings a point is judged by.
 
-STANDARDS.md §2 marks every EN 14511-3 tolerance and time [U] (unverified), so none of them
+docs/standards.md §2 marks every EN 14511-3 tolerance and time [U] (unverified), so none of them
 is a constant in code: they live in a TOML file per profile, each value with its source tag,
 and a result names the profile and version that judged it. Profiles ship in this package
 (`bench/profiles/<id>.toml`, found by id) or are any file given by path.

@@ -13,7 +13,7 @@ BAROMETER = "hydraulic_module.barometric_pressure"
 def make_measure(barometric_pa: float) -> Measure:
     """Wet bulb is computed from the chamber's dry bulb and RH at the barometric pressure the
     bench's barometer measures (the plan's value only as a fallback when it has none):
-    chambers control RH, the standard states wet bulb (STANDARDS.md §1)."""
+    chambers control RH, the standard states wet bulb (docs/standards.md §1)."""
 
     def measure(frame: Frame, spec: PointSpec) -> dict[str, float | None]:
         air, rh = frame.value(AIR_T), frame.value(AIR_RH)

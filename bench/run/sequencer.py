@@ -419,7 +419,7 @@ class Sequencer:
         return []
 
     def _on_transient_collecting(self, p: PointState, t: float) -> list[Command]:
-        """Whole cycles only (STANDARDS.md §2): stop at a defrost end once there are the
+        """Whole cycles only (docs/standards.md §2): stop at a defrost end once there are the
         profile's number of cycles or its time of whole cycles; with fewer cycles than that the
         collection goes on (extends) up to twice the time, then is judged as it stands."""
         assert p.collect_from is not None

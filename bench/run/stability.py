@@ -1,6 +1,6 @@
 """Steady-state judgement: deviations of every controlled quantity from its set value.
 
-Two limits apply to each quantity, as in EN 14511-3 (STANDARDS.md §2): every individual reading
+Two limits apply to each quantity, as in EN 14511-3 (docs/standards.md §2): every individual reading
 must stay within the individual limit, and the mean over the period within the mean limit. The
 `Judge` keeps the deviations of one point; it answers "has everything been in tolerance since
 when?" for the equilibrium phase, and gives the per-quantity record of a collection period.

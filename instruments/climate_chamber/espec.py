@@ -1,6 +1,6 @@
 """ESPEC climate chambers (SCP-220 / P-300 controllers): ASCII lines over serial or TCP.
 
-Protocol (shared/PROTOCOLS.md §2.2, from ESPEC North America's ChamberConnectLibrary): one
+Protocol (docs/protocols.md §2.2, from ESPEC North America's ChamberConnectLibrary): one
 command, one reply, both ending CR LF; an optional RS-485 prefix `<addr>,`; errors are
 `NA:<reason>`. The port is any pyserial URL, so one driver serves an RS-232/485 tty
 (`/dev/ttyUSB0`, `/dev/pts/N`), ESPEC's serial-to-Ethernet adaptor (`socket://host:10001`) and

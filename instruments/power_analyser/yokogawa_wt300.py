@@ -1,6 +1,6 @@
 """Yokogawa WT300E family (WT310E, WT332E, WT333E) over VISA, in the `power_analyser` role.
 
-The command set is the one yoko-tool drives the WT310 with (PROTOCOLS.md §1.1); the sentinels
+The command set is the one yoko-tool drives the WT310 with (docs/protocols.md §1.1); the sentinels
 are the vendor's (§1.2). The address is any VISA resource string, so the same driver serves a
 raw socket (`TCPIP::host::port::SOCKET`, also the simulator), USB-TMC, serial and VXI-11.
 

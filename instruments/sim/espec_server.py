@@ -1,6 +1,6 @@
 """A simulated ESPEC climate chamber (SCP-220 / P-300 controller): the ASCII protocol over TCP.
 
-Wire format (shared/PROTOCOLS.md §2.2, from ESPEC North America's ChamberConnectLibrary):
+Wire format (docs/protocols.md §2.2, from ESPEC North America's ChamberConnectLibrary):
 commands and replies are ASCII lines ending in CR LF; a command may carry an RS-485 address
 prefix `<addr>,`. Errors are `NA:<reason>`.
 

@@ -2,7 +2,7 @@
 
 pyvisa-sim cannot do this: a `:NUM:NORM:VAL?` reply has to be U, I, P, ... consistent with the
 physics at the instant it is asked, and integration has to follow bench time. So this is a small
-asyncio TCP server that parses SCPI the way the WT310 does (PROTOCOLS.md §1.1, §1.2):
+asyncio TCP server that parses SCPI the way the WT310 does (docs/protocols.md §1.1, §1.2):
 
 - commands end with LF (CR LF accepted); one line may hold several `;`-separated commands, and a
   command without a leading `:` continues the previous command's path (`:INTEG:MODE NORM;TIM

@@ -104,7 +104,7 @@ SIM_ENDPOINTS = {  # what `--sim` would fill in; nothing listens on port 1
 }
 
 LORIA_SHEET = """\
-climate: average            # Loria 6010 (STANDARDS.md §4)
+climate: average            # Loria 6010 (docs/standards.md §4)
 pdesignh_kw: 9.0
 tbiv_c: -7
 tol_c: -10

@@ -13,7 +13,7 @@ from bench.export.rundata import load_run
 from bench.export.seasonal import scop_block
 
 # Heat Pump Keymark data sheet, Groupe Atlantic Loria 6010, low temperature, average climate
-# (STANDARDS.md §4): declared points (Tj: Pdh kW, COP), all Cdh 0.9; published SCOP 4.47,
+# (docs/standards.md §4): declared points (Tj: Pdh kW, COP), all Cdh 0.9; published SCOP 4.47,
 # ηs 176 %.
 LORIA = {-10: (7.51, 2.37), -7: (8.05, 2.54), 2: (4.90, 4.46), 7: (3.15, 6.20), 12: (4.20, 9.02)}
 LORIA_IDS = {-10: "E", -7: "A", 2: "B", 7: "C", 12: "D"}
@@ -130,7 +130,7 @@ def test_wtol_and_psup_are_declared():
     )
     rows = table(datasheet_rows(doc))
     assert rows["EN14825_022"][2:4] == ("35", "°C")
-    # Tdesignh = TOL = -10 °C: Ph 9 kW, Pdh 7.51 kW, so elbu = PSUP = 1.49 kW (STANDARDS.md §4)
+    # Tdesignh = TOL = -10 °C: Ph 9 kW, Pdh 7.51 kW, so elbu = PSUP = 1.49 kW (docs/standards.md §4)
     assert rows["EN14825_028"][2:4] == ("1.49", "kW")
 
 

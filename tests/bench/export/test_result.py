@@ -328,7 +328,7 @@ def test_an_en14825_run_yields_a_scop_block(en14825_run, doc14825):
     assert sum(b["hours"] for b in scop["bins"]) == 4910
     hhe = sum(b["hours"] * b["ph_kw"] for b in scop["bins"]) / scop["pdesignh_kw"]
     assert hhe == pytest.approx(2066, abs=0.5)
-    # the figures follow from the bin rows (STANDARDS.md §4 formulas)
+    # the figures follow from the bin rows (docs/standards.md §4 formulas)
     load = sum(b["hours"] * b["ph_kw"] for b in scop["bins"])
     spent = sum(
         b["hours"] * ((b["ph_kw"] - b["elbu_kw"]) / b["cop_bin"] + b["elbu_kw"])

@@ -1,4 +1,4 @@
-"""Capacity, power, COP and the transient integration (STANDARDS.md §2, §3)."""
+"""Capacity, power, COP and the transient integration (docs/standards.md §2, §3)."""
 
 import pytest
 from hypothesis import given
@@ -17,7 +17,7 @@ from bench.metrology.capacity import (
 )
 
 
-# --- the worked check of STANDARDS.md §3 [X]: IF97, 3 bar, 1.2 m³/h, 30 → 35 °C ----------
+# --- the worked check of docs/standards.md §3 [X]: IF97, 3 bar, 1.2 m³/h, 30 → 35 °C ----------
 @pytest.mark.parametrize(("meter", "published_w"), [("inlet", 6935.1), ("outlet", 6923.9)])
 def test_worked_capacity_example(meter, published_w):
     phi = heating_capacity(1.2, 30.0, 35.0, p_pa=3e5, meter=meter)

@@ -1,4 +1,4 @@
-"""Humid air conversions against STANDARDS.md §1 (at 101 325 Pa)."""
+"""Humid air conversions against docs/standards.md §1 (at 101 325 Pa)."""
 
 import pytest
 from hypothesis import given
@@ -8,7 +8,7 @@ from bench.metrology import psychro
 
 P_STD = 101_325.0
 
-# dry bulb °C, wet bulb °C, RH % — STANDARDS.md §1 (EN 14511 points and 20/15)
+# dry bulb °C, wet bulb °C, RH % — docs/standards.md §1 (EN 14511 points and 20/15)
 POINTS = [(7, 6, 86.8), (2, 1, 83.9), (-7, -8, 74.7), (12, 11, 88.9), (20, 15, 59.0)]
 
 

@@ -1,4 +1,4 @@
-"""EN 14825 SCOP against STANDARDS.md §4 and the Loria 6010 Keymark sheet."""
+"""EN 14825 SCOP against docs/standards.md §4 and the Loria 6010 Keymark sheet."""
 
 import json
 from importlib.resources import files
@@ -8,7 +8,7 @@ import pytest
 from bench.metrology import scop as en14825
 from bench.metrology.scop import AuxPowers, DeclaredPoint, climate, part_load, seasonal
 
-# Groupe Atlantic Loria 6010, low temperature, average climate (STANDARDS.md §4) [X]
+# Groupe Atlantic Loria 6010, low temperature, average climate (docs/standards.md §4) [X]
 LORIA_POINTS = [
     DeclaredPoint(-10, 7.51, 2.37),
     DeclaredPoint(-7, 8.05, 2.54),
@@ -123,7 +123,7 @@ def test_bad_declarations(points, tol, match):
 
 
 def test_no_extrapolation_below_the_lowest_declared_point():
-    """Issue 13 item 8: EN 14825 declares a point at TOL (STANDARDS.md §4); a sheet whose
+    """Issue 13 item 8: EN 14825 declares a point at TOL (docs/standards.md §4); a sheet whose
     lowest point lies above TOL is an error, not extrapolated along the lowest segment."""
     with pytest.raises(ValueError, match="no declared point at TOL -10"):
         seasonal("average", 9.0, -10, LORIA_POINTS[1:], LORIA_AUX)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from bench.metrology.sheet import SheetError, load_sheet, scop_command
 
 LORIA = """\
-climate: average            # Loria 6010, STANDARDS.md §4
+climate: average            # Loria 6010, docs/standards.md §4
 pdesignh_kw: 9.0
 tbiv_c: -7
 tol_c: -10

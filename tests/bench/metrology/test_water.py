@@ -1,4 +1,4 @@
-"""Water properties against the published table of STANDARDS.md §3 [X]."""
+"""Water properties against the published table of docs/standards.md §3 [X]."""
 
 import math
 
@@ -10,7 +10,7 @@ from bench.metrology import water
 
 P_TABLE = 101_325.0  # the table is at 0.101325 MPa
 
-# T °C: (ρ IF97 kg/m³, cp IF97 kJ/(kg·K), ρ IAPWS-95, cp IAPWS-95) — STANDARDS.md §3 [X]
+# T °C: (ρ IF97 kg/m³, cp IF97 kJ/(kg·K), ρ IAPWS-95, cp IAPWS-95) — docs/standards.md §3 [X]
 TABLE = {
     7: (999.904, 4.2007, 999.904, 4.2006),
     30: (995.652, 4.1800, 995.649, 4.1798),
@@ -40,7 +40,7 @@ def test_iapws95_matches_table_to_printed_digits(t_c):
 
 
 def test_worked_example_cp_at_mean_temperature():
-    # STANDARDS.md §3: cp(32.5 °C, 3 bar) = 4.1789 kJ/(kg·K) (IF97)
+    # docs/standards.md §3: cp(32.5 °C, 3 bar) = 4.1789 kJ/(kg·K) (IF97)
     assert abs(water.specific_heat(32.5, 3e5) / 1000 - 4.1789) <= HALF_CP_KJ
 
 

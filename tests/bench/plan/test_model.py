@@ -17,7 +17,7 @@ from instruments.sim.perfmap import PerformanceMap
 
 PLANS = Path(__file__).resolve().parents[3] / "test_plans"
 
-# STANDARDS.md §1, at 101 325 Pa: point → (dry bulb, wet bulb, RH %)
+# docs/standards.md §1, at 101 325 Pa: point → (dry bulb, wet bulb, RH %)
 RH_REFERENCE = {
     "A7W35": (7, 6, 86.8),
     "A2W35": (2, 1, 83.9),
@@ -226,7 +226,7 @@ def test_en14825_demand_is_pdesignh_part_load_over_the_maps_maximum():
 
 
 def test_en14825_part_loads_of_standards_md():
-    # STANDARDS.md §4: pl at A–D 88.5 / 53.8 / 34.6 / 15.4 % for the average climate.
+    # docs/standards.md §4: pl at A–D 88.5 / 53.8 / 34.6 / 15.4 % for the average climate.
     plan = load_plan(PLANS / "en14825_average_low_temp.yaml")
     loads = {p.id: 100 * (p.air_dry_bulb_c - 16) / (-10 - 16) for p in plan.points}
     assert [round(loads[i], 1) for i in "ABCD"] == [88.5, 53.8, 34.6, 15.4]

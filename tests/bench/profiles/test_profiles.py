@@ -1,4 +1,4 @@
-"""The shipped EN 14511-3 profile against STANDARDS.md §2, and the profile loader's errors."""
+"""The shipped EN 14511-3 profile against docs/standards.md §2, and the profile loader's errors."""
 
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from bench.profiles import (
     profile_dir,
 )
 
-# STANDARDS.md §2, transcribed as the published reference: (mean of period, individual reading,
+# docs/standards.md §2, transcribed as the published reference: (mean of period, individual reading,
 # unit). Every one is [U] there, so every one must say so in the profile.
 DEVIATIONS = {
     "air_dry_bulb": (0.3, 1.0, "K"),
@@ -24,7 +24,7 @@ DEVIATIONS = {
     "water_flow": (1.0, 2.5, "%"),
     "supply_voltage": (4.0, 4.0, "%"),
 }
-# STANDARDS.md §2 times (minutes unless named _s); stabilise_timeout is hpbench's own [U].
+# docs/standards.md §2 times (minutes unless named _s); stabilise_timeout is hpbench's own [U].
 TIMES = {
     "equilibrium_min": 60,
     "collection_min": 35,
@@ -53,8 +53,8 @@ def test_deviations_match_standards_md(profile, name, expected):
     quantity = profile.quantities[name]
     assert (quantity.mean_limit, quantity.individual_limit, quantity.unit) == expected
     assert quantity.relative is (unit == "%")
-    assert quantity.mean.source.startswith("[U] STANDARDS.md §2")
-    assert quantity.individual.source.startswith("[U] STANDARDS.md §2")
+    assert quantity.mean.source.startswith("[U] docs/standards.md §2")
+    assert quantity.individual.source.startswith("[U] docs/standards.md §2")
 
 
 def test_every_controlled_quantity_is_there(profile):
@@ -65,7 +65,7 @@ def test_every_controlled_quantity_is_there(profile):
 def test_timings_match_standards_md(profile, name, value):
     setting = getattr(profile.timing, name)
     assert setting.value == value
-    assert setting.source.startswith("[U] STANDARDS.md §2")
+    assert setting.source.startswith("[U] docs/standards.md §2")
 
 
 def test_stabilise_timeout_says_it_is_not_from_a_standard(profile):
@@ -105,8 +105,8 @@ def _line_of(text: str, start: str) -> int:
 
 def test_untagged_value_is_refused_at_its_line():
     text = _shipped_text().replace(
-        'limit = 0.2, source = "[U] STANDARDS.md',
-        'limit = 0.2, source = "STANDARDS.md',
+        'limit = 0.2, source = "[U] docs/standards.md',
+        'limit = 0.2, source = "docs/standards.md',
         1,
     )
     with pytest.raises(ProfileError) as caught:

@@ -373,7 +373,7 @@ def transient_bench(cycle_heating_s: float) -> tuple[Bench, callable]:
 
 @pytest.mark.parametrize("cycles", [1, 2])
 def test_a_transient_point_with_too_few_cycles_in_3_h_is_not_valid_and_says_why(cycles):
-    """STANDARDS.md §2: whole cycles, >= 3 cycles or 3 h. Cycles of 80 min: one (or two)
+    """docs/standards.md §2: whole cycles, >= 3 cycles or 3 h. Cycles of 80 min: one (or two)
     complete, 80 (160) min of whole cycles; the collection extends, and when the unit stops
     frosting before the rule is met the point is invalid, with the count in the reason."""
     bench, cycle = transient_bench(4800 - 300)
