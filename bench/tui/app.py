@@ -8,6 +8,7 @@ actions (with a confirmation for the destructive ones) to the session.
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -22,7 +23,7 @@ from bench.plan import PlanError
 from bench.run.frame import Frame
 from bench.run.planning import PlanNotRunnable
 from bench.run.results import WaterSide
-from bench.run.runner import RunRefused
+from bench.run.runner import EXIT_ABORTED, EXIT_OK, RunRefused
 from bench.run.sequencer import Phase
 from bench.station import StationError
 from bench.store import StoreError
@@ -39,6 +40,7 @@ from bench.tui.session import Session
 REFRESH_HZ = 10.0  # redraws a second at most, on average
 REFRESH_BURST = 2.0  # redraws allowed back to back
 IDLE_REFRESH_HZ = 4.0  # when no frame comes (a bench not connected, events only)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)  # as `hpbench run`, plus a hangup
 REFUSALS = (PlanError, RunRefused, PlanNotRunnable, StationError, StoreError, RuntimeError)
 
 
@@ -77,9 +79,13 @@ class HpbenchApp(App[int]):
         self._events = session.events.subscribe("tui", maxsize=1024)
         self._was_running = False
         self._last_update = 0.0
+        self._leaving = False
 
     # -- the loop ------------------------------------------------------------------------------
     async def on_mount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, self.stop_on_signal, sig)
         await self.session.start_telemetry()  # returns at once; the broker is reached beside
         self.run_worker(self._follow_frames(), name="refresh", group="refresh")
         self.set_interval(1.0 / IDLE_REFRESH_HZ, self._tick)  # events and clocks without frames
@@ -143,20 +149,34 @@ class HpbenchApp(App[int]):
             self.session.pause()
 
     def action_skip(self) -> None:
-        point = self.session.status().point_id or "the current point"
+        point = self.session.status().point_id
+        if point is None:
+            self.notify("no point is running", timeout=3)
+            return
+
+        def skip() -> None:
+            if not self.session.skip(point):
+                self.notify(f"{point} finished meanwhile: nothing skipped", timeout=5)
+
         self._confirm(
             f"Skip {point}?",
             "It is recorded as skipped and the plan goes on with the next point.",
             "Skip",
-            self.session.skip,
+            skip,
         )
 
     def action_abort(self) -> None:
+        run_dir = self.session.run_dir
+
+        def abort() -> None:
+            if not self.session.abort(run_dir):
+                self.notify("the run ended meanwhile: nothing aborted", timeout=5)
+
         self._confirm(
             "Abort the run?",
             "The bench goes to the safe state; an aborted run cannot be resumed.",
             "Abort",
-            self.session.abort,
+            abort,
         )
 
     async def action_quit(self) -> None:
@@ -168,13 +188,24 @@ class HpbenchApp(App[int]):
             "The bench is put in the safe state; continue later with\n"
             f"hpbench run --resume {self.session.run_dir}",
             "Quit",
-            lambda: self.run_worker(self._leave(), group="session"),
+            lambda: self.run_worker(self._leave(), group="leave"),
         )
 
-    async def _leave(self) -> None:
+    async def _leave(self, why: str = "quit") -> None:
+        """Leave the bench in its safe state and end the app: exit 3 when that interrupted a
+        run (resumable, as `hpbench run` stopped by a signal), else 0."""
+        if self._leaving:
+            return
+        self._leaving = True
+        interrupting = self.session.running
         self.notify("leaving the bench in its safe state…", timeout=30)
-        await self.session.close()
-        self.exit(0)
+        await self.session.close(why)
+        code = EXIT_ABORTED if interrupting else EXIT_OK
+        self.exit(code, return_code=code)
+
+    def stop_on_signal(self, sig: int) -> None:
+        """SIGTERM, SIGHUP or SIGINT: the same end as `hpbench run` stopped by a signal."""
+        self.run_worker(self._leave(signal.Signals(sig).name), group="leave")
 
     def _confirm(self, question: str, detail: str, yes: str, then: Callable[[], object]) -> None:
         def answered(ok: bool | None) -> None:
@@ -197,6 +228,9 @@ class HpbenchApp(App[int]):
 
     async def on_unmount(self) -> None:
         await self.session.close()  # whatever ended the app, the bench is left safe
+        loop = asyncio.get_running_loop()
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
 
     # -- command palette -------------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:  # type: ignore[type-arg]

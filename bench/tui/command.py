@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.run.runner import RunRefused, check_results_dir
 from bench.station import StationError
 from bench.telemetry.commands import add_mqtt_argument
 
@@ -45,13 +46,22 @@ def tui_command(
 
     try:
         with open_bench(Path(station) if station else None, sim=sim, speed=speed) as bench:
+            check_results_dir(Path(results), bench.station.station.min_free_mb)
             where = str(bench.station_path or "the simulated bench's station")
             telemetry = telemetry_for_run(mqtt, bench.station_text, where)
             session = Session(bench, Path(results), telemetry=telemetry)
             app = HpbenchApp(session, Path(plan) if plan else None)
             code = app.run()
-    except (StationError, TelemetryUnavailable) as exc:
+    except (StationError, TelemetryUnavailable, RunRefused) as exc:
         return _error(str(exc))
+    finished = session.finished
+    if finished is not None:  # the terminal is back: the run's end, as `hpbench run` says it
+        print(f"outcome: {finished.outcome}  {finished.run_dir}")
+        if finished.export_error:
+            why = finished.export_error
+            print(f"hpbench tui: result files not written: {why}", file=sys.stderr)
+        if finished.resumable:
+            print(f"resume with: hpbench run --resume {finished.run_dir}")
     return code or 0
 
 
