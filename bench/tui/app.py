@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import ClassVar
 
@@ -35,6 +35,7 @@ from bench.tui.screens.confirm import ConfirmScreen
 from bench.tui.screens.manual import ManualScreen
 from bench.tui.screens.plan import PlanScreen
 from bench.tui.screens.runs import RunsScreen
+from bench.tui.screens.summary import SummaryScreen
 from bench.tui.session import Session
 
 REFRESH_HZ = 10.0  # redraws a second at most, on average
@@ -67,11 +68,17 @@ class HpbenchApp(App[int]):
     ]
 
     def __init__(
-        self, session: Session, plan_path: Path | None = None, *, connect: bool = True
+        self,
+        session: Session,
+        plan_path: Path | None = None,
+        *,
+        connect: bool = True,
+        resume: Path | None = None,
     ) -> None:
         super().__init__()
         self.session = session
         self.plan_path = plan_path
+        self.resume_dir = resume  # an interrupted run to continue once the bench is connected
         self.connect_on_mount = connect
         info = session.bench.station.station
         self.live = LiveState(History(water=WaterSide(info.water_pressure_pa, info.flow_meter)))
@@ -99,6 +106,10 @@ class HpbenchApp(App[int]):
             for line in str(exc).splitlines():
                 self.session.emit(self.session.clock.now(), "alarm", f"cannot reach {line}", {})
             self.notify(f"cannot reach the bench:\n{exc}", severity="error", timeout=15)
+            return
+        if self.resume_dir is not None:
+            run_dir, self.resume_dir = self.resume_dir, None
+            await self._start(self.session.resume_run(run_dir), "resuming")
 
     async def _follow_frames(self) -> None:
         """Redraw as soon as a frame arrives, at most REFRESH_HZ times a second on average
@@ -131,6 +142,8 @@ class HpbenchApp(App[int]):
         if session.running != self._was_running:
             self._was_running = session.running
             self.refresh_bindings()
+            if not session.running and session.finished is not None and not self._leaving:
+                self.push_screen(SummaryScreen(session.finished))
         if changed:
             for screen in self.screen_stack:
                 screen.post_message(LiveUpdated(self.live))
@@ -215,15 +228,29 @@ class HpbenchApp(App[int]):
         self.push_screen(ConfirmScreen(question, detail, yes), answered)
 
     def start_plan(self, path: Path) -> None:
-        self.run_worker(self._start_plan(path), name="start", group="session", exclusive=True)
+        self.run_worker(
+            self._start(self.session.start_plan(path), "running"),
+            name="start",
+            group="session",
+            exclusive=True,
+        )
 
-    async def _start_plan(self, path: Path) -> None:
+    def resume_run(self, run_dir: Path) -> None:
+        """Continue an interrupted run (the Runs screen's Resume, `hpbench tui --resume`)."""
+        self.run_worker(
+            self._start(self.session.resume_run(run_dir), "resuming"),
+            name="start",
+            group="session",
+            exclusive=True,
+        )
+
+    async def _start(self, starting: Awaitable[Path], what: str) -> None:
         try:
-            run_dir = await self.session.start_plan(path)
+            run_dir = await starting
         except REFUSALS as exc:
-            self.notify(str(exc), title="cannot start the plan", severity="error", timeout=15)
+            self.notify(str(exc), title="cannot start the run", severity="error", timeout=15)
             return
-        self.notify(f"running {path.name} → {run_dir}", timeout=5)
+        self.notify(f"{what} → {run_dir}", timeout=5)
         self.switch_mode("bench")
 
     async def on_unmount(self) -> None:

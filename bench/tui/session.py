@@ -39,9 +39,12 @@ from bench.run.frame import Frame, channel_id
 from bench.run.points import AIR_RH, AIR_T, WATER_FLOW, WATER_IN, WATER_OUT
 from bench.run.runner import (
     Prepared,
+    RunRefused,
+    check_interlock_channels,
     create_store,
     make_engine,
     prepare_new,
+    prepare_resume,
     run_dir_name,
     run_engine,
 )
@@ -540,10 +543,7 @@ class Session:
 
         Raises what `prepare_new` raises (PlanError, RunRefused, PlanNotRunnable,
         StationError) before the bench is touched; returns the run directory."""
-        if self.running:
-            raise RuntimeError("a plan is already running")
-        if not self.connected:
-            raise RuntimeError("the bench is not connected")
+        self._check_can_run()
         bench = self.bench
         prepared, warnings = await asyncio.to_thread(
             prepare_new,
@@ -553,19 +553,50 @@ class Session:
             speed=bench.speed,
             results=self.results,
         )
+        return await self._launch(prepared, warnings)
+
+    async def resume_run(self, run_dir: Path) -> Path:
+        """Continue an interrupted run as `hpbench run --resume` does: plan and station from
+        its store, finished points kept. Raises RunRefused (and what `prepare_resume`
+        raises: StoreError, PlanError, StationError) before the bench is touched."""
+        self._check_can_run()
+        prepared, warnings = await asyncio.to_thread(prepare_resume, run_dir)
+        if prepared.sim != self.bench.sim:
+            assert prepared.store is not None
+            await asyncio.to_thread(prepared.store.close)
+            where = "the simulated bench" if prepared.sim else "hardware"
+            raise RunRefused(f"{run_dir}: this run was recorded on {where}; resume it there")
+        return await self._launch(prepared, warnings)
+
+    def _check_can_run(self) -> None:
+        if self.running:
+            raise RuntimeError("a plan is already running")
+        if not self.connected:
+            raise RuntimeError("the bench is not connected")
+
+    async def _launch(self, prepared: Prepared, warnings: list[str]) -> Path:
+        bench = self.bench
+        try:
+            check_interlock_channels(prepared.station, self.channels())
+        except RunRefused:
+            if prepared.store is not None:
+                await asyncio.to_thread(prepared.store.close)
+            raise
         await self._stop_idle()
         await self._close_manual_store()
         await close_all(bench.instruments)  # the engine connects them itself
         self.connected = False  # the engine's now; connected again when the run ends
-        try:
-            await asyncio.to_thread(create_store, prepared, self.channels(), warnings)
-        except BaseException:
-            await self._reconnect()  # back to watching the bench; the caller reports why
-            raise
+        if prepared.store is None:
+            try:
+                await asyncio.to_thread(create_store, prepared, self.channels(), warnings)
+            except BaseException:
+                await self._reconnect()  # back to watching the bench; the caller reports why
+                raise
         engine = make_engine(prepared, bench.instruments, bench.clock)
         engine.frames, engine.events = self.frames, self.events  # one pair of buses for the app
         engine.on_point = self._on_point
-        self.engine, self.prepared, self.points, self.finished = engine, prepared, [], None
+        self.engine, self.prepared, self.finished = engine, prepared, None
+        self.points = self._recorded_points(prepared)
         self._ack_follower = asyncio.create_task(self._follow_acks(), name="tui-acks")
         self._stop_run = asyncio.Event()
         self._commanded = True
@@ -576,6 +607,17 @@ class Session:
         for warning in warnings:
             self.emit(bench.clock.now(), "run", f"warning: {warning}", {})
         return prepared.run_dir
+
+    @staticmethod
+    def _recorded_points(prepared: Prepared) -> list[PointResult]:
+        """A resumed run's finished points (a new run has none)."""
+        if not prepared.resumed or prepared.store is None:
+            return []
+        return [
+            PointResult.from_record(r.point_id, r.status, r.record or {})
+            for r in prepared.store.points()
+            if r.point_id in prepared.done_ids
+        ]
 
     def _on_point(self, outcome: PointOutcome, results: dict[str, Any]) -> None:
         record = {"reason": outcome.reason, "transient": outcome.transient, "results": results}
