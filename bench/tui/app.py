@@ -32,6 +32,7 @@ from bench.tui.live import LiveState
 from bench.tui.messages import LiveUpdated
 from bench.tui.screens.bench import BenchScreen
 from bench.tui.screens.confirm import ConfirmScreen
+from bench.tui.screens.help import HelpScreen
 from bench.tui.screens.manual import ManualScreen
 from bench.tui.screens.plan import PlanScreen
 from bench.tui.screens.runs import RunsScreen
@@ -56,14 +57,17 @@ class HpbenchApp(App[int]):
     }
     DEFAULT_MODE = "bench"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("b", "switch_mode('bench')", "Bench"),
-        Binding("p", "switch_mode('plan')", "Plan"),
-        Binding("m", "switch_mode('manual')", "Manual"),
-        Binding("r", "switch_mode('runs')", "Runs"),
-        Binding("space", "pause_resume", "Pause/Resume"),
+        # the footer keeps what a night needs (q, space, s, a, ?); `?` lists every key
+        Binding("q", "quit", "Quit"),
+        Binding("space", "pause_resume", "Pause"),
         Binding("s", "skip", "Skip"),
         Binding("a", "abort", "Abort"),
-        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("k", "acknowledge", "Acknowledge alarms", show=False),
+        Binding("b", "switch_mode('bench')", "Bench screen", show=False),
+        Binding("p", "switch_mode('plan')", "Plan screen", show=False),
+        Binding("m", "switch_mode('manual')", "Manual screen", show=False),
+        Binding("r", "switch_mode('runs')", "Runs screen", show=False),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]
 
@@ -153,6 +157,25 @@ class HpbenchApp(App[int]):
         if action in ("pause_resume", "skip", "abort"):
             return True if self.session.running else None  # None: shown, greyed out
         return True
+
+    def action_help(self) -> None:
+        """The keys of the screen underneath, then the app's, with what each does."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        keys = [
+            (self.get_key_display(active.binding), active.binding.description, active.enabled)
+            for key, active in self.active_bindings.items()
+            if active.binding.description and key not in ("ctrl+q", "ctrl+c")
+        ]
+        title = type(self.screen).__name__.removesuffix("Screen")
+        self.push_screen(HelpScreen(title, keys))
+
+    def action_acknowledge(self) -> None:
+        """The header's alarms are seen: they go once their cause has cleared."""
+        if self.live.alerts.acknowledge():
+            self.update_screens()
+            for screen in self.screen_stack:
+                screen.post_message(LiveUpdated(self.live))
 
     def action_pause_resume(self) -> None:
         phase = self.session.status().phase
@@ -265,12 +288,21 @@ class HpbenchApp(App[int]):
         for mode, title in (("bench", "Bench"), ("plan", "Plan"), ("manual", "Manual control")):
             yield SystemCommand(f"{title} screen", f"Show the {title} screen", _switch(self, mode))
         yield SystemCommand("Runs screen", "Results and past runs", _switch(self, "runs"))
+        yield SystemCommand("Keys (?)", "Every key of this screen", self.action_help)
+        yield SystemCommand("Open plan", "Load a plan file", _on_screen(self, "plan", "open"))
+        if not self.session.running:
+            yield SystemCommand(
+                "Start plan", "Run the loaded plan", _on_screen(self, "plan", "start")
+            )
+        yield SystemCommand(
+            "Plot window", "Cycle the plots' time window", _on_screen(self, "bench", "window")
+        )
         if self.session.running:
             yield SystemCommand("Pause / resume", "Pause or resume", self.action_pause_resume)
             yield SystemCommand("Skip point", "Skip the current point", self.action_skip)
             yield SystemCommand("Abort run", "Abort: safe state, not resumable", self.action_abort)
         yield SystemCommand(
-            "Safe state", "Heat pump off, chamber standby", _safe_state_command(self)
+            "Safe state", "Heat pump off, chamber standby", _on_screen(self, "manual", "safe_state")
         )
         if not self.session.connected and not self.session.running:
             yield SystemCommand("Connect", "Connect to the bench again", self.connect_bench)
@@ -283,9 +315,11 @@ def _switch(app: HpbenchApp, mode: str) -> Callable[[], object]:
     return lambda: app.switch_mode(mode)
 
 
-def _safe_state_command(app: HpbenchApp) -> Callable[[], None]:
+def _on_screen(app: HpbenchApp, mode: str, action: str) -> Callable[[], None]:
+    """Switch to a screen and run one of its actions there (the palette's entries)."""
+
     def run() -> None:
-        app.switch_mode("manual")
-        app.call_later(lambda: app.screen.run_action("safe_state"))
+        app.switch_mode(mode)
+        app.call_later(lambda: app.screen.run_action(action))
 
     return run

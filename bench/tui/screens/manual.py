@@ -120,7 +120,24 @@ class ManualScreen(Screen[None]):
             error.display = True
             return
         error.display = False
-        self.send(command)
+        point = self.hp.session.status().point_id
+        if not self.hp.session.running:
+            self.send(command)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.send(command)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Override the plan during {point or 'the run'}?",
+                f"{command!r} replaces what the plan set until its next command; "
+                "the point may not settle while it holds.",
+                yes="Override",
+            ),
+            answered,
+        )
 
     def send(self, command: Command) -> None:
         """Hand the command to the session; "sent" once the instruments acknowledged it,

@@ -53,6 +53,8 @@ async def test_a_tui_run_ends_with_the_files_of_a_headless_run(
         assert isinstance(app.screen, SummaryScreen)
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, SummaryScreen))
+        header = screen_text(app).splitlines()[0]
+        assert "DONE" in header and "in phase" not in header  # defect 8: no clock after DONE
 
     out, err = io.StringIO(), io.StringIO()
     assert verify_command(str(run_dir), out, err) == 0, out.getvalue() + err.getvalue()

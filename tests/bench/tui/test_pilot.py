@@ -212,6 +212,9 @@ async def test_manual_set_point_during_a_run_goes_through_the_engine(
         app.screen.query_one("#in-hp_flow_temperature").value = "40"
         app.screen.query_one("#in-hp_demand").value = "50"
         await pilot.click("#set-hp")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))  # defect 7: asks
+        assert "Override the plan during A15W35?" in screen_text(app)
+        await pilot.press("y")
         operator = await next_event(events, lambda e: e.kind == "operator")
         assert operator.data == {"action": "manual"}
         assert "SetHeatPump(running=True, flow_temperature_c=40.0, demand_pct=50.0)" in (
