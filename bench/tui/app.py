@@ -43,6 +43,8 @@ REFRESH_HZ = 10.0  # redraws a second at most, on average
 REFRESH_BURST = 2.0  # redraws allowed back to back
 IDLE_REFRESH_HZ = 4.0  # when no frame comes (a bench not connected, events only)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)  # as `hpbench run`, plus a hangup
+# Textual's own keys (focus, copy, tabs): not hpbench's, left out of the `?` list
+TEXTUAL_KEYS = {"ctrl+q", "ctrl+c", "super+c", "tab", "shift+tab", "left", "right"}
 REFUSALS = (PlanError, RunRefused, PlanNotRunnable, StationError, StoreError, RuntimeError)
 
 
@@ -165,7 +167,7 @@ class HpbenchApp(App[int]):
         keys = [
             (self.get_key_display(active.binding), active.binding.description, active.enabled)
             for key, active in self.active_bindings.items()
-            if active.binding.description and key not in ("ctrl+q", "ctrl+c")
+            if active.binding.description and key not in TEXTUAL_KEYS
         ]
         title = type(self.screen).__name__.removesuffix("Screen")
         self.push_screen(HelpScreen(title, keys))

@@ -51,9 +51,9 @@ def tui_command(
 
     try:
         with open_bench(Path(station) if station else None, sim=sim, speed=speed) as bench:
-            check_results_dir(Path(results), bench.station.station.min_free_mb)
             where = str(bench.station_path or "the simulated bench's station")
             telemetry = telemetry_for_run(mqtt, bench.station_text, where)
+            check_results_dir(Path(results), bench.station.station.min_free_mb)
             session = Session(bench, Path(results), telemetry=telemetry)
             app = HpbenchApp(
                 session, Path(plan) if plan else None, resume=Path(resume) if resume else None

@@ -66,7 +66,7 @@ class ManualScreen(Screen[None]):
             yield SetpointTable(setpoint_pairs(self.hp.session.bench.instruments), id="sp")
             kinds = {"operator", "command", "alarm", "interlock", "safety"}
             yield EventLog(kinds=kinds, wrap=True, id="manual-log", max_lines=200)
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ctrl+p still works; `?` lists it
 
     def on_mount(self) -> None:
         self._prefilled = False

@@ -36,7 +36,7 @@ class RunsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "tab('current')", "This run"),
         Binding("2", "tab('past')", "Past runs"),
-        Binding("r", "refresh", "Refresh"),
+        Binding("r", "refresh", "Refresh", show=False),  # in `?`
         Binding("u", "resume_run", "Resume"),
     ]
 
@@ -52,7 +52,7 @@ class RunsScreen(Screen[None]):
                 yield PointsTable(id="current-points")
             with TabPane("Past runs", id="past"):
                 yield DataTable(cursor_type="row", id="runs")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ctrl+p still works; `?` lists it
 
     def on_mount(self) -> None:
         self._listed: dict[str, RunListing] = {}

@@ -51,7 +51,10 @@ def summary_table(finished: Finished) -> Table:
 
 
 class SummaryScreen(ModalScreen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,enter,space", "dismiss", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,enter,space", "dismiss", "Close"),
+        Binding("q", "app.quit", "Quit"),  # a modal screen would hold the app's q back
+    ]
 
     def __init__(self, finished: Finished) -> None:
         super().__init__()
@@ -77,4 +80,4 @@ class SummaryScreen(ModalScreen[None]):
             yield Static(str(f.run_dir), id="summary-path")
             if f.resumable:
                 yield Static(f"resume with: hpbench tui --resume {f.run_dir}", id="summary-resume")
-            yield Static(Text("enter / esc: close", style="dim"))
+            yield Static(Text("enter / esc: close  ·  q: quit", style="dim"))

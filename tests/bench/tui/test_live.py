@@ -4,7 +4,9 @@ its reason, until acknowledged and no longer active."""
 from __future__ import annotations
 
 from bench.run.engine import Event
+from bench.tui.fmt import number
 from bench.tui.live import Alerts
+from bench.tui.widgets.event_log import readable
 
 
 def interlock(t: float, tripped: bool) -> Event:
@@ -54,3 +56,16 @@ def test_a_hold_shows_its_reason_and_the_newest_unacknowledged_comes_first() -> 
     alerts.note(Event(3.0, "state", "held -> stabilising: cleared", {"from": "held"}))
     assert alerts.shown() == (None, 0)
     assert not alerts.note(Event(4.0, "command", "SetAir(...)", {}))
+
+
+def test_log_lines_carry_no_float_noise() -> None:
+    """Defect 10: `humidity_pct=86.83887236936457` in the log."""
+    message = "SetAir(temperature_c=7.0, humidity_pct=86.83887236936457) at -0.123456 K"
+    assert readable(message) == "SetAir(temperature_c=7.0, humidity_pct=86.84) at -0.123 K"
+
+
+def test_a_channel_keeps_its_decimals() -> None:
+    """Defect 10: `20 °C` beside `19.90 °C`."""
+    assert [number(v, "°C") for v in (20.0, 19.9)] == ["20.00", "19.90"]
+    assert [number(v, "m³/h") for v in (1.6, 1.5994)] == ["1.600", "1.599"]
+    assert number(3.0) == "3"  # a code or a count, without a unit

@@ -11,6 +11,7 @@ from bench.run.sequencer import Phase
 from bench.store import RunStore
 from bench.tui.app import HpbenchApp
 from bench.tui.screens.confirm import ConfirmScreen
+from bench.tui.screens.summary import SummaryScreen
 from bench.tui.session import Session
 
 from .conftest import (
@@ -129,6 +130,8 @@ async def test_plan_runs_to_the_end_and_its_points_show(
         # collected and computed (whether a 1-minute equilibrium passes the profile's means is
         # the sequencer's business, not the screen's)
         assert all(p.status in ("valid", "invalid") and p.cop > 1 for p in session.points)
+        await until(pilot, lambda: isinstance(app.screen, SummaryScreen))  # the run's end
+        await pilot.press("escape")
 
         await pilot.press("r")
         await until(pilot, lambda: "A12W35" in screen_text(app) and "valid" in screen_text(app))
