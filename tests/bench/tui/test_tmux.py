@@ -99,6 +99,7 @@ def test_tui_in_tmux_shows_live_values_and_the_plan_advancing(
     wait_for(tmux_session, lambda t: "1/2 A15W35" in t, "the first point running")
     wait_for(tmux_session, lambda t: "2/2 A12W35" in t, "the plan advancing to point 2")
     wait_for(tmux_session, lambda t: "DONE" in t, "the plan done")
+    wait_for(tmux_session, lambda t: "run done · 2 points" in t, "the run's summary")
 
     tmux("send-keys", "-t", tmux_session, "q")
     deadline = time.monotonic() + 30
