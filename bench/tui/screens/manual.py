@@ -70,8 +70,10 @@ class ManualScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._prefilled = False
+        self._filled: dict[str, str] = {}  # what the form last showed as the device's value
 
     def on_screen_resume(self) -> None:
+        self._prefilled = False  # each visit starts from what the devices are set to now
         self.draw()
 
     def on_live_updated(self, message: LiveUpdated) -> None:
@@ -88,13 +90,16 @@ class ManualScreen(Screen[None]):
             self._prefill(live.frame)
 
     def _prefill(self, frame: Frame) -> None:
-        """Start from what the devices are set to now."""
+        """Start from what the devices are set to now; a value the operator typed stays."""
         instruments = self.hp.session.bench.instruments
         for pair in setpoint_pairs(instruments):
             value = frame.value(pair.setpoint)
             fields = self.query(f"#in-{pair.key}")
-            if value is not None and fields and not fields.first(Input).value:
-                fields.first(Input).value = f"{value:g}"
+            if value is None or not fields:
+                continue
+            field = fields.first(Input)
+            if field.value in ("", self._filled.get(pair.key)):
+                field.value = self._filled[pair.key] = f"{value:g}"
         running_channel = command_channel(instruments, "heat_pump", "running")
         running = frame.value(running_channel) if running_channel else None
         if running is not None:

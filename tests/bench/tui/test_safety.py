@@ -127,13 +127,15 @@ async def test_skip_acts_only_on_the_point_the_dialog_named(
         await start_plan(pilot, app)
         await next_event(events, state_to("setting"))
         await pilot.press("b", "s")
-        await until(pilot, lambda: "Skip A15W35?" in screen_text(app))
-        await next_event(events, lambda e: state_to("setting")(e) and e.data["point"] == "A12W35")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmScreen)
+        named = dialog.question.removeprefix("Skip ").removesuffix("?")  # A15W35, under load A12W35
+        await until(pilot, lambda: session.status().point_id != named)  # it finishes meanwhile
         await pilot.press("y")
-        await until(pilot, lambda: "A15W35 finished meanwhile" in screen_text(app))
-        await next_event(events, lambda e: e.kind == "point" and e.data["point"] == "A12W35")
+        await until(pilot, lambda: f"{named} finished meanwhile" in screen_text(app))
         run_dir = session.run_dir
-        await until(pilot, lambda: not session.running)
+        await until(pilot, lambda: not session.running, timeout=120)
     store = RunStore.open(run_dir)
     try:
         assert not [e for e in store.events({"operator"}) if e.data.get("action") == "skip point"]
@@ -145,3 +147,24 @@ async def test_skip_acts_only_on_the_point_the_dialog_named(
 async def test_a_command_without_a_connected_bench_fails_at_once(session: Session) -> None:
     done = session.command(SetAir(10.0, None))
     assert done.done() and "not connected" in str(done.exception())
+
+
+async def test_the_manual_form_shows_what_the_devices_are_set_to_now(
+    make_app: MakeApp, session: Session
+) -> None:
+    """Defect 7: the form kept the values of its first visit."""
+    app = make_app()
+    events = session.events.subscribe("test", maxsize=10_000)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: session.connected and app.live.frame is not None)
+        await pilot.press("m")
+        field = lambda: app.screen.query_one("#in-air_temperature", Input).value  # noqa: E731
+        await until(pilot, lambda: field() not in ("", "12.5"))
+        await pilot.press("b")
+        session.command(SetAir(12.5, None))
+        await next_event(events, lambda e: e.kind == "command" and "SetAir" in e.message)
+        frames = session.frames.subscribe("test")
+        while (await asyncio.wait_for(frames.get(), 30)).value(SET_AIR) != 12.5:
+            pass
+        await pilot.press("m")
+        await until(pilot, lambda: field() == "12.5")
