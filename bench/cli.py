@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     tui.add_argument("--sim", action="store_true", help="run on the simulated bench")
     tui.add_argument("--speed", type=_speed, default=1.0, help="time-warp (--sim only)")
     tui.add_argument("--results", default="results", metavar="DIR", help="where runs are written")
+    tui.add_argument("--resume", metavar="RUNDIR", help="continue an interrupted run")
     add_mqtt_argument(tui)
     tui.set_defaults(func=cmd_tui)
 
@@ -299,7 +300,13 @@ def cmd_tui(args: argparse.Namespace) -> int:
     from bench.tui.command import tui_command
 
     return tui_command(
-        args.plan, args.station, args.sim, args.speed, results=args.results, mqtt=args.mqtt
+        args.plan,
+        args.station,
+        args.sim,
+        args.speed,
+        results=args.results,
+        mqtt=args.mqtt,
+        resume=args.resume,
     )
 
 

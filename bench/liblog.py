@@ -7,8 +7,10 @@ libraries' view, kept for whoever debugs a driver.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -30,10 +32,26 @@ class OneLine(logging.Formatter):
 
 def library_logs_to_file(path: Path) -> None:
     """Library warnings and errors, with tracebacks, to the run's log file."""
+    _install(_file_handler(path))
+
+
+@contextlib.contextmanager
+def library_logs_kept_in(path: Path) -> Iterator[None]:
+    """The same, for one run of a longer-lived process (the TUI runs several plans)."""
+    handler = _file_handler(path)
+    _install(handler)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
+def _file_handler(path: Path) -> logging.Handler:
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    _install(handler)
+    return handler
 
 
 def library_logs_to_stderr(prog: str) -> None:

@@ -12,13 +12,11 @@ from typing import Any
 from rich.console import Console
 
 from bench.connect import ConnectFailed, bench_answers
-from bench.export import ExportError, export_run
-from bench.export.commands import ResultInvalid
-from bench.lab import outbox as lab_outbox
 from bench.liblog import library_logs_to_file
 from bench.plan import PlanError
 from bench.run.acquisition import channels_of
 from bench.run.campaign import campaign_summary
+from bench.run.finish import finish_run
 from bench.run.planning import PlanNotRunnable
 from bench.run.progress import results_table, show_progress
 from bench.run.runner import (
@@ -29,7 +27,6 @@ from bench.run.runner import (
     check_interlock_channels,
     clock_for,
     create_store,
-    exit_code,
     make_engine,
     prepare_new,
     prepare_resume,
@@ -125,30 +122,20 @@ def _run_on_bench(
         phase = run(go)
     store = prepared.store
     assert store is not None
-    rows = store.points()
     if campaign is not None:
         console.print(campaign_summary(store), markup=False)
-    store.close()
-    points = [{"id": r.point_id, **(r.record or {}), "status": r.status} for r in rows]
-    console.print(results_table(points))
+    finished = finish_run(prepared, phase, unsafe=engine.unsafe)
+    console.print(results_table(finished.points))
     console.print(f"outcome: {phase}", markup=False)
     if engine.unsafe:
         print(f"hpbench run: UNSAFE: {engine.unsafe}; check the unit", file=sys.stderr)
-    _export(prepared.run_dir)
-    lab_outbox.after_run(prepared.run_dir, prepared.station.lab)
-    print(prepared.run_dir, flush=True)
-    return exit_code(phase, [p["status"] for p in points], unsafe=engine.unsafe)
-
-
-def _export(run_dir: Path) -> None:
-    """The result files; a failure here never changes the run's outcome - the store has
-    everything, and `hpbench report` writes them again."""
-    try:
-        written = export_run(run_dir)
-    except (ExportError, ResultInvalid, OSError) as exc:
+    if finished.export_error is not None:
         print(
-            f"hpbench run: result files not written: {exc}; run `hpbench report {run_dir}`",
+            f"hpbench run: result files not written: {finished.export_error}; "
+            f"run `hpbench report {prepared.run_dir}`",
             file=sys.stderr,
         )
-        return
-    print(f"result files: {', '.join(p.name for p in written)}", flush=True)
+    else:
+        print(f"result files: {', '.join(p.name for p in finished.written)}", flush=True)
+    print(prepared.run_dir, flush=True)
+    return finished.exit_code

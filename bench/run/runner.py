@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_POINTS_FAILED, EXIT_BAD_INPUT, EXIT_ABORTED = 0, 1, 2, 3
 EXIT_UNSAFE = 4  # the bench's safe state could not be confirmed: see decision 0110
 FINISHED_STATUSES = {"valid", "invalid", "failed", "skipped"}
+STOPPED = "stopped by a signal"  # the run event of an interrupted run (the TUI lists it)
 
 
 class RunRefused(Exception):
@@ -305,7 +306,7 @@ async def run_engine(engine: Engine, prepared: Prepared, stop: asyncio.Event) ->
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
     if task not in done:
-        engine._emit(engine.clock.now(), "run", "stopped by a signal: safe state, resumable", {})
+        engine._emit(engine.clock.now(), "run", f"{STOPPED}: safe state, resumable", {})
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

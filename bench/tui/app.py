@@ -8,8 +8,9 @@ actions (with a confirmation for the destructive ones) to the session.
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import ClassVar
 
@@ -22,7 +23,7 @@ from bench.plan import PlanError
 from bench.run.frame import Frame
 from bench.run.planning import PlanNotRunnable
 from bench.run.results import WaterSide
-from bench.run.runner import RunRefused
+from bench.run.runner import EXIT_ABORTED, EXIT_OK, RunRefused
 from bench.run.sequencer import Phase
 from bench.station import StationError
 from bench.store import StoreError
@@ -31,14 +32,19 @@ from bench.tui.live import LiveState
 from bench.tui.messages import LiveUpdated
 from bench.tui.screens.bench import BenchScreen
 from bench.tui.screens.confirm import ConfirmScreen
+from bench.tui.screens.help import HelpScreen
 from bench.tui.screens.manual import ManualScreen
 from bench.tui.screens.plan import PlanScreen
 from bench.tui.screens.runs import RunsScreen
+from bench.tui.screens.summary import SummaryScreen
 from bench.tui.session import Session
 
 REFRESH_HZ = 10.0  # redraws a second at most, on average
 REFRESH_BURST = 2.0  # redraws allowed back to back
 IDLE_REFRESH_HZ = 4.0  # when no frame comes (a bench not connected, events only)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)  # as `hpbench run`, plus a hangup
+# Textual's own keys (focus, copy, tabs): not hpbench's, left out of the `?` list
+TEXTUAL_KEYS = {"ctrl+q", "ctrl+c", "super+c", "tab", "shift+tab", "left", "right"}
 REFUSALS = (PlanError, RunRefused, PlanNotRunnable, StationError, StoreError, RuntimeError)
 
 
@@ -53,23 +59,32 @@ class HpbenchApp(App[int]):
     }
     DEFAULT_MODE = "bench"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("b", "switch_mode('bench')", "Bench"),
-        Binding("p", "switch_mode('plan')", "Plan"),
-        Binding("m", "switch_mode('manual')", "Manual"),
-        Binding("r", "switch_mode('runs')", "Runs"),
-        Binding("space", "pause_resume", "Pause/Resume"),
+        # the footer keeps what a night needs (q, space, s, a, ?); `?` lists every key
+        Binding("q", "quit", "Quit"),
+        Binding("space", "pause_resume", "Pause"),
         Binding("s", "skip", "Skip"),
         Binding("a", "abort", "Abort"),
-        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("k", "acknowledge", "Acknowledge alarms", show=False),
+        Binding("b", "switch_mode('bench')", "Bench screen", show=False),
+        Binding("p", "switch_mode('plan')", "Plan screen", show=False),
+        Binding("m", "switch_mode('manual')", "Manual screen", show=False),
+        Binding("r", "switch_mode('runs')", "Runs screen", show=False),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]
 
     def __init__(
-        self, session: Session, plan_path: Path | None = None, *, connect: bool = True
+        self,
+        session: Session,
+        plan_path: Path | None = None,
+        *,
+        connect: bool = True,
+        resume: Path | None = None,
     ) -> None:
         super().__init__()
         self.session = session
         self.plan_path = plan_path
+        self.resume_dir = resume  # an interrupted run to continue once the bench is connected
         self.connect_on_mount = connect
         info = session.bench.station.station
         self.live = LiveState(History(water=WaterSide(info.water_pressure_pa, info.flow_meter)))
@@ -77,9 +92,13 @@ class HpbenchApp(App[int]):
         self._events = session.events.subscribe("tui", maxsize=1024)
         self._was_running = False
         self._last_update = 0.0
+        self._leaving = False
 
     # -- the loop ------------------------------------------------------------------------------
     async def on_mount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, self.stop_on_signal, sig)
         await self.session.start_telemetry()  # returns at once; the broker is reached beside
         self.run_worker(self._follow_frames(), name="refresh", group="refresh")
         self.set_interval(1.0 / IDLE_REFRESH_HZ, self._tick)  # events and clocks without frames
@@ -93,6 +112,10 @@ class HpbenchApp(App[int]):
             for line in str(exc).splitlines():
                 self.session.emit(self.session.clock.now(), "alarm", f"cannot reach {line}", {})
             self.notify(f"cannot reach the bench:\n{exc}", severity="error", timeout=15)
+            return
+        if self.resume_dir is not None:
+            run_dir, self.resume_dir = self.resume_dir, None
+            await self._start(self.session.resume_run(run_dir), "resuming")
 
     async def _follow_frames(self) -> None:
         """Redraw as soon as a frame arrives, at most REFRESH_HZ times a second on average
@@ -125,6 +148,8 @@ class HpbenchApp(App[int]):
         if session.running != self._was_running:
             self._was_running = session.running
             self.refresh_bindings()
+            if not session.running and session.finished is not None and not self._leaving:
+                self.push_screen(SummaryScreen(session.finished))
         if changed:
             for screen in self.screen_stack:
                 screen.post_message(LiveUpdated(self.live))
@@ -135,6 +160,25 @@ class HpbenchApp(App[int]):
             return True if self.session.running else None  # None: shown, greyed out
         return True
 
+    def action_help(self) -> None:
+        """The keys of the screen underneath, then the app's, with what each does."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        keys = [
+            (self.get_key_display(active.binding), active.binding.description, active.enabled)
+            for key, active in self.active_bindings.items()
+            if active.binding.description and key not in TEXTUAL_KEYS
+        ]
+        title = type(self.screen).__name__.removesuffix("Screen")
+        self.push_screen(HelpScreen(title, keys))
+
+    def action_acknowledge(self) -> None:
+        """The header's alarms are seen: they go once their cause has cleared."""
+        if self.live.alerts.acknowledge():
+            self.update_screens()
+            for screen in self.screen_stack:
+                screen.post_message(LiveUpdated(self.live))
+
     def action_pause_resume(self) -> None:
         phase = self.session.status().phase
         if phase in (Phase.PAUSED, Phase.HELD):
@@ -143,20 +187,34 @@ class HpbenchApp(App[int]):
             self.session.pause()
 
     def action_skip(self) -> None:
-        point = self.session.status().point_id or "the current point"
+        point = self.session.status().point_id
+        if point is None:
+            self.notify("no point is running", timeout=3)
+            return
+
+        def skip() -> None:
+            if not self.session.skip(point):
+                self.notify(f"{point} finished meanwhile: nothing skipped", timeout=5)
+
         self._confirm(
             f"Skip {point}?",
             "It is recorded as skipped and the plan goes on with the next point.",
             "Skip",
-            self.session.skip,
+            skip,
         )
 
     def action_abort(self) -> None:
+        run_dir = self.session.run_dir
+
+        def abort() -> None:
+            if not self.session.abort(run_dir):
+                self.notify("the run ended meanwhile: nothing aborted", timeout=5)
+
         self._confirm(
             "Abort the run?",
             "The bench goes to the safe state; an aborted run cannot be resumed.",
             "Abort",
-            self.session.abort,
+            abort,
         )
 
     async def action_quit(self) -> None:
@@ -168,13 +226,24 @@ class HpbenchApp(App[int]):
             "The bench is put in the safe state; continue later with\n"
             f"hpbench run --resume {self.session.run_dir}",
             "Quit",
-            lambda: self.run_worker(self._leave(), group="session"),
+            lambda: self.run_worker(self._leave(), group="leave"),
         )
 
-    async def _leave(self) -> None:
+    async def _leave(self, why: str = "quit") -> None:
+        """Leave the bench in its safe state and end the app: exit 3 when that interrupted a
+        run (resumable, as `hpbench run` stopped by a signal), else 0."""
+        if self._leaving:
+            return
+        self._leaving = True
+        interrupting = self.session.running
         self.notify("leaving the bench in its safe state…", timeout=30)
-        await self.session.close()
-        self.exit(0)
+        await self.session.close(why)
+        code = EXIT_ABORTED if interrupting else EXIT_OK
+        self.exit(code, return_code=code)
+
+    def stop_on_signal(self, sig: int) -> None:
+        """SIGTERM, SIGHUP or SIGINT: the same end as `hpbench run` stopped by a signal."""
+        self.run_worker(self._leave(signal.Signals(sig).name), group="leave")
 
     def _confirm(self, question: str, detail: str, yes: str, then: Callable[[], object]) -> None:
         def answered(ok: bool | None) -> None:
@@ -184,19 +253,36 @@ class HpbenchApp(App[int]):
         self.push_screen(ConfirmScreen(question, detail, yes), answered)
 
     def start_plan(self, path: Path) -> None:
-        self.run_worker(self._start_plan(path), name="start", group="session", exclusive=True)
+        self.run_worker(
+            self._start(self.session.start_plan(path), "running"),
+            name="start",
+            group="session",
+            exclusive=True,
+        )
 
-    async def _start_plan(self, path: Path) -> None:
+    def resume_run(self, run_dir: Path) -> None:
+        """Continue an interrupted run (the Runs screen's Resume, `hpbench tui --resume`)."""
+        self.run_worker(
+            self._start(self.session.resume_run(run_dir), "resuming"),
+            name="start",
+            group="session",
+            exclusive=True,
+        )
+
+    async def _start(self, starting: Awaitable[Path], what: str) -> None:
         try:
-            run_dir = await self.session.start_plan(path)
+            run_dir = await starting
         except REFUSALS as exc:
-            self.notify(str(exc), title="cannot start the plan", severity="error", timeout=15)
+            self.notify(str(exc), title="cannot start the run", severity="error", timeout=15)
             return
-        self.notify(f"running {path.name} → {run_dir}", timeout=5)
+        self.notify(f"{what} → {run_dir}", timeout=5)
         self.switch_mode("bench")
 
     async def on_unmount(self) -> None:
         await self.session.close()  # whatever ended the app, the bench is left safe
+        loop = asyncio.get_running_loop()
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
 
     # -- command palette -------------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:  # type: ignore[type-arg]
@@ -204,12 +290,21 @@ class HpbenchApp(App[int]):
         for mode, title in (("bench", "Bench"), ("plan", "Plan"), ("manual", "Manual control")):
             yield SystemCommand(f"{title} screen", f"Show the {title} screen", _switch(self, mode))
         yield SystemCommand("Runs screen", "Results and past runs", _switch(self, "runs"))
+        yield SystemCommand("Keys (?)", "Every key of this screen", self.action_help)
+        yield SystemCommand("Open plan", "Load a plan file", _on_screen(self, "plan", "open"))
+        if not self.session.running:
+            yield SystemCommand(
+                "Start plan", "Run the loaded plan", _on_screen(self, "plan", "start")
+            )
+        yield SystemCommand(
+            "Plot window", "Cycle the plots' time window", _on_screen(self, "bench", "window")
+        )
         if self.session.running:
             yield SystemCommand("Pause / resume", "Pause or resume", self.action_pause_resume)
             yield SystemCommand("Skip point", "Skip the current point", self.action_skip)
             yield SystemCommand("Abort run", "Abort: safe state, not resumable", self.action_abort)
         yield SystemCommand(
-            "Safe state", "Heat pump off, chamber standby", _safe_state_command(self)
+            "Safe state", "Heat pump off, chamber standby", _on_screen(self, "manual", "safe_state")
         )
         if not self.session.connected and not self.session.running:
             yield SystemCommand("Connect", "Connect to the bench again", self.connect_bench)
@@ -222,9 +317,11 @@ def _switch(app: HpbenchApp, mode: str) -> Callable[[], object]:
     return lambda: app.switch_mode(mode)
 
 
-def _safe_state_command(app: HpbenchApp) -> Callable[[], None]:
+def _on_screen(app: HpbenchApp, mode: str, action: str) -> Callable[[], None]:
+    """Switch to a screen and run one of its actions there (the palette's entries)."""
+
     def run() -> None:
-        app.switch_mode("manual")
-        app.call_later(lambda: app.screen.run_action("safe_state"))
+        app.switch_mode(mode)
+        app.call_later(lambda: app.screen.run_action(action))
 
     return run

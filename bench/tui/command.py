@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.run.runner import RunRefused, check_results_dir
 from bench.station import StationError
 from bench.telemetry.commands import add_mqtt_argument
 
@@ -31,6 +32,7 @@ def tui_command(
     *,
     results: str = "results",
     mqtt: str | None = None,
+    resume: str | None = None,
 ) -> int:
     """Run the TUI until the operator quits; the bench is left in its safe state."""
     if not (station or sim):
@@ -39,6 +41,10 @@ def tui_command(
         return _error("--speed needs --sim (real hardware runs in real time)")
     if plan is not None and not Path(plan).is_file():
         return _error(f"{plan}: no such plan file")
+    if resume is not None and plan is not None:
+        return _error("give a PLAN or --resume RUNDIR, not both")
+    if resume is not None and not (Path(resume) / "run.sqlite").is_file():
+        return _error(f"{resume}: not a run directory (no run.sqlite)")
     from bench.telemetry.commands import TelemetryUnavailable, telemetry_for_run
     from bench.tui.app import HpbenchApp
     from bench.tui.session import Session, open_bench
@@ -47,11 +53,22 @@ def tui_command(
         with open_bench(Path(station) if station else None, sim=sim, speed=speed) as bench:
             where = str(bench.station_path or "the simulated bench's station")
             telemetry = telemetry_for_run(mqtt, bench.station_text, where)
+            check_results_dir(Path(results), bench.station.station.min_free_mb)
             session = Session(bench, Path(results), telemetry=telemetry)
-            app = HpbenchApp(session, Path(plan) if plan else None)
+            app = HpbenchApp(
+                session, Path(plan) if plan else None, resume=Path(resume) if resume else None
+            )
             code = app.run()
-    except (StationError, TelemetryUnavailable) as exc:
+    except (StationError, TelemetryUnavailable, RunRefused) as exc:
         return _error(str(exc))
+    finished = session.finished
+    if finished is not None:  # the terminal is back: the run's end, as `hpbench run` says it
+        print(f"outcome: {finished.outcome}  {finished.run_dir}")
+        if finished.export_error:
+            why = finished.export_error
+            print(f"hpbench tui: result files not written: {why}", file=sys.stderr)
+        if finished.resumable:
+            print(f"resume with: hpbench run --resume {finished.run_dir}")
     return code or 0
 
 
@@ -62,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sim", action="store_true", help="run on the simulated bench")
     parser.add_argument("--speed", type=float, default=1.0, help="time-warp (--sim only)")
     parser.add_argument("--results", default="results", metavar="DIR", help="where runs go")
+    parser.add_argument("--resume", metavar="RUNDIR", help="continue an interrupted run")
     add_mqtt_argument(parser)
     return parser
 
@@ -69,7 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return tui_command(
-        args.plan, args.station, args.sim, args.speed, results=args.results, mqtt=args.mqtt
+        args.plan,
+        args.station,
+        args.sim,
+        args.speed,
+        results=args.results,
+        mqtt=args.mqtt,
+        resume=args.resume,
     )
 
 

@@ -10,10 +10,31 @@ QUALITY_STYLE = {Quality.OK: "green", Quality.STALE: "yellow", Quality.INVALID: 
 QUALITY_MARK = {Quality.OK: "ok", Quality.STALE: "stale", Quality.INVALID: "inval"}
 
 
-def number(value: float | None) -> str:
-    """As many digits as a bench reading deserves: 7.023, 35.01, 412.5, 2149."""
+# fixed decimals per unit, so a column never jumps between `20 °C` and `19.90 °C`
+DECIMALS = {
+    "°C": 2,
+    "K": 2,
+    "%RH": 1,
+    "m³/h": 3,
+    "l/min": 2,
+    "V": 1,
+    "A": 3,
+    "W": 0,
+    "VA": 0,
+    "var": 0,
+    "Wh": 0,
+    "Hz": 2,
+    "Pa": 0,
+}
+
+
+def number(value: float | None, unit: str | None = None) -> str:
+    """A unit's fixed decimals (DECIMALS); else as many digits as a reading deserves: 7.023,
+    35.01, 412.5, 2149 (a count or a code shows as an integer)."""
     if value is None:
         return "—"
+    if unit in DECIMALS:
+        return f"{value:.{DECIMALS[unit]}f}"
     if value == int(value) and abs(value) < 1e6:
         return f"{int(value)}"
     size = abs(value)

@@ -114,6 +114,68 @@ def phase_progress(engine: Engine | None) -> tuple[float, float] | None:
     return None
 
 
+class Alerts:
+    """What the header warns about: alarms, safety refusals, tripped interlocks and holds,
+    each with its reason. An alert stays until it is acknowledged *and* no longer active (an
+    interlock cleared, the hold released); alarms are one-off, so acknowledging clears them."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, Event] = {}  # key -> the event that raised it
+        self.active: set[str] = set()
+        self.acknowledged: set[str] = set()
+
+    def note(self, event: Event) -> bool:
+        """Take one event; True when what the header shows may have changed."""
+        key, active = _alert_key(event)
+        if key is None:
+            return False
+        if active is False:  # an interlock cleared, a hold released
+            self.active.discard(key)
+            if key in self.acknowledged:
+                self._drop(key)
+            return True
+        self.events[key] = event
+        self.acknowledged.discard(key)
+        if active:
+            self.active.add(key)
+        return True
+
+    def acknowledge(self) -> int:
+        """The operator has seen them all: inactive ones go, active ones stay until cleared."""
+        count = len(self.events)
+        for key in list(self.events):
+            if key in self.active:
+                self.acknowledged.add(key)
+            else:
+                self._drop(key)
+        return count
+
+    def _drop(self, key: str) -> None:
+        self.events.pop(key, None)
+        self.acknowledged.discard(key)
+        self.active.discard(key)
+
+    def shown(self) -> tuple[Event | None, int]:
+        """The newest unacknowledged alert (else the newest still active), and how many."""
+        fresh = [e for k, e in self.events.items() if k not in self.acknowledged]
+        pool = fresh or list(self.events.values())
+        return (max(pool, key=lambda e: e.t) if pool else None), len(self.events)
+
+
+def _alert_key(event: Event) -> tuple[str | None, bool | None]:
+    """(key, True: active condition / None: one-off / False: a condition ended)."""
+    if event.kind in ("alarm", "safety"):
+        return event.kind, None
+    if event.kind == "interlock" and "interlock" in event.data:
+        return f"interlock:{event.data['interlock']}", bool(event.data.get("tripped"))
+    if event.kind == "state":
+        if event.data.get("to") == "held":
+            return "hold", True
+        if event.data.get("from") == "held":
+            return "hold", False
+    return None, None
+
+
 class LiveState:
     def __init__(self, history: History, max_events: int = MAX_EVENTS) -> None:
         self.history = history
@@ -123,7 +185,7 @@ class LiveState:
         self.event_count = 0
         self.gauges: tuple[Gauge, ...] = ()
         self.phase_progress: tuple[float, float] | None = None
-        self.last_alarm: Event | None = None
+        self.alerts = Alerts()
         self._judged = (-1, 0)  # (id of the judge, samples) the gauges were computed for
 
     def pull(
@@ -140,8 +202,7 @@ class LiveState:
         for event in _drain(events):
             self.event_count += 1
             self.events.append((self.event_count, event))
-            if event.kind == "alarm":
-                self.last_alarm = event
+            self.alerts.note(event)
             changed = True
         if status != self.status:
             self.status, changed = status, True
@@ -161,6 +222,11 @@ class LiveState:
             self.history.add(frame)
             self.frame, changed = frame, True
         return changed
+
+    @property
+    def last_alarm(self) -> Event | None:
+        """What the header shows: the alert to look at (see `Alerts`)."""
+        return self.alerts.shown()[0]
 
     def events_after(self, n: int) -> list[tuple[int, Event]]:
         """Events numbered above `n` that are still kept."""

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.plan import PlanError, parse_plan
 from bench.run.engine import Event
 from bench.run.results import WaterSide
+from bench.run.runner import FINISHED_STATUSES, STOPPED
 from bench.station import StationError, parse_station
 from bench.store import STORE_NAME, RunStore, StoreError
 from bench.tui.history import History
@@ -28,11 +30,11 @@ class RunListing:
 
 
 def list_runs(results: Path) -> list[RunListing]:
-    """Every run directory under `results`, newest first."""
+    """Every run directory under `results`, the most recently created first."""
     if not results.is_dir():
         return []
-    found = [d for d in results.iterdir() if (d / STORE_NAME).is_file()]
-    return [_listing(d) for d in sorted(found, key=lambda d: d.stat().st_mtime, reverse=True)]
+    found = [_listing(d) for d in results.iterdir() if (d / STORE_NAME).is_file()]
+    return sorted(found, key=lambda run: (run.created, run.path.name), reverse=True)
 
 
 def _listing(run_dir: Path) -> RunListing:
@@ -41,19 +43,41 @@ def _listing(run_dir: Path) -> RunListing:
     except StoreError as exc:
         return RunListing(run_dir, "?", "", "unreadable", "", exc.reason)
     try:
-        meta, rows = store.meta(), store.points()
+        meta, rows, events = store.meta(), store.points(), store.events({"run", "gap"})
     except StoreError as exc:
         return RunListing(run_dir, "?", "", "unreadable", "", exc.reason)
     finally:
         store.close()
-    valid = sum(1 for r in rows if r.status == "valid")
+    finished = [r for r in rows if r.status in FINISHED_STATUSES]
+    valid = sum(1 for r in finished if r.status == "valid")
+    total = _plan_points(meta)
+    of = f" of {total}" if total is not None else ""
     return RunListing(
         run_dir,
         str(meta.get("plan_name", "?")),
         str(meta.get("created", ""))[:16].replace("T", " "),
-        str(meta.get("outcome", "unfinished")),
-        f"{valid}/{len(rows)} valid" if rows else "-",
+        _outcome(meta, events),
+        f"{valid}/{len(finished)} valid{of}" if finished or total else "-",
     )
+
+
+def _plan_points(meta: dict[str, Any]) -> int | None:
+    """How many points the run's plan has (None: a manual session, or a plan unreadable)."""
+    if not meta.get("plan_text"):
+        return None
+    try:
+        return len(parse_plan(meta["plan_text"], "run.sqlite: plan").points)
+    except PlanError:
+        return None
+
+
+def _outcome(meta: dict[str, Any], events: list[Any]) -> str:
+    """The recorded outcome. An interrupted run continued since and not ended yet (it may be
+    running elsewhere) is `resumed`: `--resume` writes a gap event for each interruption."""
+    outcome = str(meta.get("outcome", "unfinished"))
+    stops = sum(1 for e in events if e.kind == "run" and e.message.startswith(STOPPED))
+    gaps = sum(1 for e in events if e.kind == "gap")
+    return "resumed" if outcome == "interrupted" and stops and gaps >= stops else outcome
 
 
 @dataclass

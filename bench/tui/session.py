@@ -28,18 +28,23 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bench.connect import close_all, connect_all, reason
 from bench.interlocks import Interlocks
+from bench.liblog import library_logs_kept_in
 from bench.run.acquisition import Acquisition
 from bench.run.actuation import actuate, put_bench_in
 from bench.run.bus import Bus
 from bench.run.commands import Command, SafeState, SetHeatPump
 from bench.run.engine import Engine, Event, Status
+from bench.run.finish import Finished, finish_run
 from bench.run.frame import Frame, channel_id
 from bench.run.points import AIR_RH, AIR_T, WATER_FLOW, WATER_IN, WATER_OUT
 from bench.run.runner import (
     Prepared,
+    RunRefused,
+    check_interlock_channels,
     create_store,
     make_engine,
     prepare_new,
+    prepare_resume,
     run_dir_name,
     run_engine,
 )
@@ -52,9 +57,9 @@ from bench.station import (
     parse_station,
     sim_station_path,
 )
-from bench.store import RunStore
+from bench.store import RunStore, StoreError
 from bench.telemetry.payloads import RunInfo
-from instruments.base import Instrument, InstrumentError
+from instruments.base import Instrument
 from instruments.clock import Clock, ScaledClock, make_clock
 
 if TYPE_CHECKING:
@@ -212,6 +217,32 @@ async def actuate_on(bench: Bench, command: Command, on_error: Callable[[str, st
     )
 
 
+class CommandFailed(Exception):
+    """A manual command the instruments did not carry out (str() says why)."""
+
+
+def _fail(done: asyncio.Future[None], why: str) -> None:
+    if not done.done():
+        done.set_exception(CommandFailed(why))
+        done.exception()  # seen: an alarm has told the operator, whether or not anyone awaits
+
+
+@dataclass
+class Request:
+    """A command waiting for the idle session, and who waits for its acknowledgement."""
+
+    command: Command
+    source: str  # operator | interlock
+    done: asyncio.Future[None]
+
+    def succeed(self) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def fail(self, why: str) -> None:
+        _fail(self.done, why)
+
+
 @dataclass
 class PointResult:
     """A finished point of the current run, as the results table shows it."""
@@ -257,7 +288,10 @@ class Session:
         self.limits = setpoint_limits(self.bench.instruments, self.bench.station.limits)
         self._idle: Acquisition | None = None
         self._idle_commander: asyncio.Task[None] | None = None
-        self._idle_commands: asyncio.Queue[tuple[Command, str]] = asyncio.Queue()
+        self._idle_commands: asyncio.Queue[Request] = asyncio.Queue()
+        self._awaiting: dict[str, list[asyncio.Future[None]]] = {}  # run: repr -> acks
+        self._ack_follower: asyncio.Task[None] | None = None
+        self.finished: Finished | None = None  # how the last run of this session ended
         self._manual_store: RunStore | None = None
         self._run_task: asyncio.Task[None] | None = None
         self._stop_run = asyncio.Event()
@@ -347,26 +381,28 @@ class Session:
                 await self._idle_commander
             self._idle_commander = None
 
-    async def close(self) -> None:
+    async def close(self, why: str = "quit") -> None:
         """Stop whatever runs and leave the bench in the safe state (a run interrupted this way
-        can be resumed with `hpbench run --resume`). Safe to call twice."""
+        can be resumed with `hpbench run --resume`). `why`: the operator's quit or the signal
+        that ended the app. Safe to call twice."""
         if self._closed:
             return
         self._closed = True
         try:
-            await self._leave_bench()
+            await self._leave_bench(why)
         finally:
             if self.publisher is not None:  # last: the safe state and the run's end go out too
                 await self.publisher.close()
 
-    async def _leave_bench(self) -> None:
+    async def _leave_bench(self, why: str) -> None:
         if self.running:
             assert self._run_task is not None
             self.emit(
                 self.clock.now(),
                 "operator",
-                f"quit during the run: safe state; resume with hpbench run --resume {self.run_dir}",
-                {"action": "quit"},
+                f"{why} during the run: safe state; resume with hpbench run --resume "
+                f"{self.run_dir}",
+                {"action": "quit", "why": why},
             )
             self._stop_run.set()
             with contextlib.suppress(asyncio.CancelledError):
@@ -376,7 +412,7 @@ class Session:
         if self.connected and self._commanded:
             safe = self.bench.station.safe_state
             await put_bench_in(self.bench.instruments, safe, self._safe_state_failed)
-            self.emit(self.clock.now(), "command", "safe state (quit)", {})
+            self.emit(self.clock.now(), "command", f"safe state ({why})", {})
         await close_all(self.bench.instruments)
         self.connected = False
         await self._close_manual_store()
@@ -388,10 +424,17 @@ class Session:
     def resume(self) -> bool:
         return self._operator(lambda e: e.resume())
 
-    def skip(self) -> bool:
+    def skip(self, point_id: str | None = None) -> bool:
+        """Skip the current point - only if it is still `point_id` (the one the operator was
+        asked about): False when that point finished meanwhile, and nothing is skipped."""
+        if point_id is not None and self.status().point_id != point_id:
+            return False
         return self._operator(lambda e: e.skip())
 
-    def abort(self) -> bool:
+    def abort(self, run_dir: Path | None = None) -> bool:
+        """Abort the run - only if it is still the one in `run_dir`."""
+        if run_dir is not None and self.run_dir != run_dir:
+            return False
         return self._operator(lambda e: e.abort())
 
     def _operator(self, action: Callable[[Engine], None]) -> bool:
@@ -400,32 +443,96 @@ class Session:
         action(self.engine)
         return True
 
-    def command(self, command: Command) -> None:
+    def command(self, command: Command) -> asyncio.Future[None]:
         """A manual set point (or the safe state): logged as an operator event, then carried
-        out. During a run the engine does both; outside one, the session does."""
+        out - by the engine during a run, by the session outside one. The future is done when
+        the instruments acknowledged it, and fails (CommandFailed) when they did not.
+
+        Outside a run the safe state jumps the queue: set points still waiting are dropped."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._commanded = not isinstance(command, SafeState)
         if self.running and self.engine is not None:
+            self._awaiting.setdefault(repr(command), []).append(done)
             self.engine.command(command)
-            return
-        self._idle_commands.put_nowait((command, "operator"))
+            return done
+        if self._idle_commander is None:
+            _fail(done, f"{command!r} not sent: the bench is not connected")
+            self.emit(self.clock.now(), "alarm", f"{command!r} not sent: bench not connected", {})
+            return done
+        if isinstance(command, SafeState):
+            self._drop_queued(f"{command!r} asked for first")
+        self._idle_commands.put_nowait(Request(command, "operator", done))
+        return done
+
+    def _drop_queued(self, why: str) -> None:
+        while not self._idle_commands.empty():
+            request = self._idle_commands.get_nowait()
+            message = f"{request.command!r} not sent: {why}"
+            self.emit(self.clock.now(), "command", message, {"dropped": True})
+            request.fail(message)
 
     async def _run_idle_commands(self) -> None:
+        """Carry out queued commands one by one; a failing command is an alarm and never ends
+        this loop (the idle interlocks' safe state comes through here too)."""
         while True:
-            command, source = await self._idle_commands.get()
-            await self._ensure_manual_store()
-            t = self.clock.now()
-            if source == "operator":
-                self.emit(t, "operator", f"manual {command!r}", {"action": "manual"})
-            if isinstance(command, SetHeatPump) and command.running and self._safety_trip:
-                why = f"heat pump kept off: interlock {self._safety_trip} tripped"
-                self.emit(self.clock.now(), "safety", why, {})
-                continue
+            request = await self._idle_commands.get()
             try:
-                await actuate_on(self.bench, command, self._safe_state_failed)
-            except InstrumentError as exc:
-                self.emit(self.clock.now(), "alarm", f"{command!r} failed: {reason(exc)}", {})
+                await self._carry_out_idle(request.command, request.source)
+            except Exception as exc:
+                message = f"{request.command!r} failed: {reason(exc)}"
+                self.emit(self.clock.now(), "alarm", message, {"command": repr(request.command)})
+                request.fail(message)
             else:
-                self.emit(self.clock.now(), "command", repr(command), {})
+                self.emit(self.clock.now(), "command", repr(request.command), {})
+                request.succeed()
+
+    async def _carry_out_idle(self, command: Command, source: str) -> None:
+        try:
+            await self._ensure_manual_store()
+        except (OSError, StoreError) as exc:  # the command still goes out: the bench first
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.emit(self.clock.now(), "alarm", f"manual session not recorded: {why}", {})
+        if source == "operator":
+            self.emit(self.clock.now(), "operator", f"manual {command!r}", {"action": "manual"})
+        if isinstance(command, SetHeatPump) and command.running and self._safety_trip:
+            why = f"heat pump kept off: interlock {self._safety_trip} tripped"
+            self.emit(self.clock.now(), "safety", why, {})
+            raise CommandFailed(why)
+        failed: list[str] = []
+
+        def step_failed(role: str, why: str) -> None:
+            failed.append(f"{role}: {why}")
+            self._safe_state_failed(role, why)
+
+        await actuate_on(self.bench, command, step_failed)
+        if failed:
+            raise CommandFailed("; ".join(failed))
+
+    async def _follow_acks(self) -> None:
+        """During a run the engine carries out manual commands: its `command` and `alarm`
+        events say whether the instruments acknowledged them."""
+        sub = self.events.subscribe("session-acks", maxsize=1024)
+        try:
+            while True:
+                event = await sub.get()
+                if event.kind not in ("command", "alarm"):
+                    continue
+                for key in list(self._awaiting):
+                    if not event.message.startswith(key):
+                        continue
+                    for done in self._awaiting.pop(key):
+                        if done.done():
+                            continue
+                        if event.kind == "command":
+                            done.set_result(None)
+                        else:
+                            _fail(done, event.message)
+        finally:
+            self.events.unsubscribe(sub)
+            for futures in self._awaiting.values():
+                for done in futures:
+                    _fail(done, "the run ended before it was carried out")
+            self._awaiting.clear()
 
     def _safe_state_failed(self, role: str, why: str) -> None:
         self.emit(self.clock.now(), "alarm", f"safe state: {role}: {why}", {})
@@ -436,10 +543,7 @@ class Session:
 
         Raises what `prepare_new` raises (PlanError, RunRefused, PlanNotRunnable,
         StationError) before the bench is touched; returns the run directory."""
-        if self.running:
-            raise RuntimeError("a plan is already running")
-        if not self.connected:
-            raise RuntimeError("the bench is not connected")
+        self._check_can_run()
         bench = self.bench
         prepared, warnings = await asyncio.to_thread(
             prepare_new,
@@ -449,19 +553,51 @@ class Session:
             speed=bench.speed,
             results=self.results,
         )
+        return await self._launch(prepared, warnings)
+
+    async def resume_run(self, run_dir: Path) -> Path:
+        """Continue an interrupted run as `hpbench run --resume` does: plan and station from
+        its store, finished points kept. Raises RunRefused (and what `prepare_resume`
+        raises: StoreError, PlanError, StationError) before the bench is touched."""
+        self._check_can_run()
+        prepared, warnings = await asyncio.to_thread(prepare_resume, run_dir)
+        if prepared.sim != self.bench.sim:
+            assert prepared.store is not None
+            await asyncio.to_thread(prepared.store.close)
+            where = "the simulated bench" if prepared.sim else "hardware"
+            raise RunRefused(f"{run_dir}: this run was recorded on {where}; resume it there")
+        return await self._launch(prepared, warnings)
+
+    def _check_can_run(self) -> None:
+        if self.running:
+            raise RuntimeError("a plan is already running")
+        if not self.connected:
+            raise RuntimeError("the bench is not connected")
+
+    async def _launch(self, prepared: Prepared, warnings: list[str]) -> Path:
+        bench = self.bench
+        try:
+            check_interlock_channels(prepared.station, self.channels())
+        except RunRefused:
+            if prepared.store is not None:
+                await asyncio.to_thread(prepared.store.close)
+            raise
         await self._stop_idle()
         await self._close_manual_store()
         await close_all(bench.instruments)  # the engine connects them itself
         self.connected = False  # the engine's now; connected again when the run ends
-        try:
-            await asyncio.to_thread(create_store, prepared, self.channels(), warnings)
-        except BaseException:
-            await self._reconnect()  # back to watching the bench; the caller reports why
-            raise
+        if prepared.store is None:
+            try:
+                await asyncio.to_thread(create_store, prepared, self.channels(), warnings)
+            except BaseException:
+                await self._reconnect()  # back to watching the bench; the caller reports why
+                raise
         engine = make_engine(prepared, bench.instruments, bench.clock)
         engine.frames, engine.events = self.frames, self.events  # one pair of buses for the app
         engine.on_point = self._on_point
-        self.engine, self.prepared, self.points = engine, prepared, []
+        self.engine, self.prepared, self.finished = engine, prepared, None
+        self.points = self._recorded_points(prepared)
+        self._ack_follower = asyncio.create_task(self._follow_acks(), name="tui-acks")
         self._stop_run = asyncio.Event()
         self._commanded = True
         self._run_store_open = True
@@ -472,27 +608,48 @@ class Session:
             self.emit(bench.clock.now(), "run", f"warning: {warning}", {})
         return prepared.run_dir
 
+    @staticmethod
+    def _recorded_points(prepared: Prepared) -> list[PointResult]:
+        """A resumed run's finished points (a new run has none)."""
+        if not prepared.resumed or prepared.store is None:
+            return []
+        return [
+            PointResult.from_record(r.point_id, r.status, r.record or {})
+            for r in prepared.store.points()
+            if r.point_id in prepared.done_ids
+        ]
+
     def _on_point(self, outcome: PointOutcome, results: dict[str, Any]) -> None:
         record = {"reason": outcome.reason, "transient": outcome.transient, "results": results}
         self.points.append(PointResult.from_record(outcome.spec.id, outcome.status, record))
 
     async def _run(self, engine: Engine, prepared: Prepared) -> None:
-        try:
-            await run_engine(engine, prepared, self._stop_run)
-        except Exception as exc:  # the engine failed (e.g. an instrument unreachable)
-            self.emit(self.clock.now(), "alarm", f"run ended: {reason(exc)}", {})
-            if prepared.store is not None:
-                prepared.store.put_meta("outcome", "failed")
-            with contextlib.suppress(Exception):
-                await close_all(self.bench.instruments)
-        finally:
-            self._run_store_open = False
-            if self.publisher is not None:
-                self.publisher.run_ended(str(engine.sequencer.phase))
-            store = prepared.store
-            if store is not None:
-                await asyncio.to_thread(store.close)
-        self.emit(self.clock.now(), "run", f"run {engine.sequencer.phase}: {prepared.run_dir}", {})
+        """Run the engine as `hpbench run` does, then end the run through the same
+        `finish_run`: store closed, result files and their checksums written."""
+        phase = Phase.FAILED
+        with library_logs_kept_in(prepared.run_dir / "hpbench.log"):
+            try:
+                phase = await run_engine(engine, prepared, self._stop_run)
+            except Exception as exc:  # the engine failed (e.g. an instrument unreachable)
+                self.emit(self.clock.now(), "alarm", f"run ended: {reason(exc)}", {})
+                if prepared.store is not None:
+                    prepared.store.put_meta("outcome", "failed")
+                with contextlib.suppress(Exception):
+                    await close_all(self.bench.instruments)
+            finally:
+                self._run_store_open = False
+                if self._ack_follower is not None:
+                    self._ack_follower.cancel()
+                    await asyncio.gather(self._ack_follower, return_exceptions=True)
+                if self.publisher is not None:
+                    self.publisher.run_ended(str(engine.sequencer.phase))
+            self.finished = await asyncio.to_thread(finish_run, prepared, phase, engine.unsafe)
+        files = (
+            f"result files not written: {self.finished.export_error}"
+            if self.finished.export_error
+            else f"{len(self.finished.written)} result files written"
+        )
+        self.emit(self.clock.now(), "run", f"run {self.finished.outcome}: {files}", {})
         if engine.sequencer.phase in FINAL:
             self._commanded = False  # the engine left the bench in the safe state
         if not self._closed:
@@ -508,10 +665,9 @@ class Session:
     def emit(self, t: float, kind: str, message: str, data: dict[str, Any]) -> None:
         """An event for the log: in the run's store during a run, in the manual store when
         there is one; always on the app's bus."""
-        if self._run_store_open and self.engine is not None:
-            self.engine._emit(t, kind, message, data)  # the run's store, then the same bus
-            return
-        if self._manual_store is not None:
+        if self._run_store_open and self.prepared is not None and self.prepared.store:
+            self.prepared.store.event(t, kind, message, data)  # the run's store
+        elif self._manual_store is not None:
             self._manual_store.event(t, kind, message, data)
         self.events.publish(Event(t, kind, message, data))
 
@@ -538,7 +694,10 @@ class Session:
             )
             if lock.action in ("safe_stop", "abort") and self._commanded:
                 self._safety_trip = lock.name
-                self._idle_commands.put_nowait((SafeState(f"interlock {lock.name}"), "interlock"))
+                self._drop_queued(f"interlock {lock.name} tripped")
+                safe = SafeState(f"interlock {lock.name}")
+                done = asyncio.get_running_loop().create_future()
+                self._idle_commands.put_nowait(Request(safe, "interlock", done))
 
     async def _ensure_manual_store(self) -> None:
         if self._manual_store is not None:

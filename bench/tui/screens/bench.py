@@ -32,7 +32,7 @@ class BenchScreen(Screen[None]):
         Binding("1", "tab('live')", "Live"),
         Binding("2", "tab('plots')", "Plots"),
         Binding("3", "tab('log')", "Log"),
-        Binding("w", "window", "Window"),
+        Binding("w", "window", "Plot window", show=False),  # in `?` and the palette
     ]
 
     @property
@@ -54,7 +54,7 @@ class BenchScreen(Screen[None]):
                 yield LivePlots(self.hp.live.history, id="plot-grid")
             with TabPane("Log", id="log"):
                 yield EventLog(id="events")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ctrl+p still works; `?` lists it
 
     def on_live_updated(self, message: LiveUpdated) -> None:
         self.draw(message.live)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -21,7 +22,7 @@ from bench.run.commands import Command, SafeState, SetAir, SetHeatPump, SetWater
 from bench.run.frame import Frame
 from bench.tui.messages import LiveUpdated
 from bench.tui.screens.confirm import ConfirmScreen
-from bench.tui.session import Limit, command_channel, setpoint_pairs
+from bench.tui.session import CommandFailed, Limit, command_channel, setpoint_pairs
 from bench.tui.widgets.event_log import EventLog
 from bench.tui.widgets.progress import PlanProgress
 from bench.tui.widgets.setpoints import SetpointTable
@@ -65,12 +66,14 @@ class ManualScreen(Screen[None]):
             yield SetpointTable(setpoint_pairs(self.hp.session.bench.instruments), id="sp")
             kinds = {"operator", "command", "alarm", "interlock", "safety"}
             yield EventLog(kinds=kinds, wrap=True, id="manual-log", max_lines=200)
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ctrl+p still works; `?` lists it
 
     def on_mount(self) -> None:
         self._prefilled = False
+        self._filled: dict[str, str] = {}  # what the form last showed as the device's value
 
     def on_screen_resume(self) -> None:
+        self._prefilled = False  # each visit starts from what the devices are set to now
         self.draw()
 
     def on_live_updated(self, message: LiveUpdated) -> None:
@@ -87,13 +90,16 @@ class ManualScreen(Screen[None]):
             self._prefill(live.frame)
 
     def _prefill(self, frame: Frame) -> None:
-        """Start from what the devices are set to now."""
+        """Start from what the devices are set to now; a value the operator typed stays."""
         instruments = self.hp.session.bench.instruments
         for pair in setpoint_pairs(instruments):
             value = frame.value(pair.setpoint)
             fields = self.query(f"#in-{pair.key}")
-            if value is not None and fields and not fields.first(Input).value:
-                fields.first(Input).value = f"{value:g}"
+            if value is None or not fields:
+                continue
+            field = fields.first(Input)
+            if field.value in ("", self._filled.get(pair.key)):
+                field.value = self._filled[pair.key] = f"{value:g}"
         running_channel = command_channel(instruments, "heat_pump", "running")
         running = frame.value(running_channel) if running_channel else None
         if running is not None:
@@ -119,8 +125,39 @@ class ManualScreen(Screen[None]):
             error.display = True
             return
         error.display = False
-        self.hp.session.command(command)
-        self.notify(f"sent {command!r}", timeout=3)
+        point = self.hp.session.status().point_id
+        if not self.hp.session.running:
+            self.send(command)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.send(command)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Override the plan during {point or 'the run'}?",
+                f"{command!r} replaces what the plan set until its next command; "
+                "the point may not settle while it holds.",
+                yes="Override",
+            ),
+            answered,
+        )
+
+    def send(self, command: Command) -> None:
+        """Hand the command to the session; "sent" once the instruments acknowledged it,
+        an error toast (and an alarm in the header and the log) when they did not."""
+        done = self.hp.session.command(command)
+
+        async def acknowledged() -> None:
+            try:
+                await done
+            except CommandFailed as exc:
+                self.notify(str(exc), title="not carried out", severity="error", timeout=10)
+            else:
+                self.notify(f"sent {command!r}", timeout=3)
+
+        self.run_worker(acknowledged(), group="manual")
 
     def _command(self, device: str) -> Command:
         value = self._value
@@ -160,8 +197,7 @@ class ManualScreen(Screen[None]):
     def action_safe_state(self) -> None:
         def answered(yes: bool | None) -> None:
             if yes:
-                self.hp.session.command(SafeState("operator"))
-                self.notify("safe state sent: heat pump off, chamber standby")
+                self.send(SafeState("operator"))
 
         self.app.push_screen(
             ConfirmScreen(
@@ -173,12 +209,26 @@ class ManualScreen(Screen[None]):
         )
 
 
+class NumberField(Input):
+    """An input that takes only what a number is written with: every other key (`x` safe
+    state, `b`/`p`/`r` screens, `q`) stays the screen's, even while the field has the focus."""
+
+    NUMBER_CHARACTERS = frozenset("0123456789.-+eE")
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return character is not None and character in self.NUMBER_CHARACTERS
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.is_printable and event.character not in self.NUMBER_CHARACTERS:
+            event.prevent_default()  # not typed here: it goes on to the screen's bindings
+
+
 def _field(key: str, label: str, limit: Limit | None) -> ComposeResult:
     unit = limit.unit if limit else ""
     validators = [Number(limit.low, limit.high)] if limit else [Number()]
     with Horizontal(classes="field"):
         yield Label(f"{label} {unit}".strip(), classes="field-label")
-        yield Input(
+        yield NumberField(
             placeholder=f"{label} {unit}".strip(),
             id=f"in-{key}",
             name=label,

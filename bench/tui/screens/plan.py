@@ -50,7 +50,7 @@ class PlanScreen(Screen[None]):
         yield Static(hint, id="plan-summary")
         yield Static("", id="plan-problems")
         yield PlanPoints(id="plan-points")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ctrl+p still works; `?` lists it
 
     def on_mount(self) -> None:
         if self.hp.plan_path:

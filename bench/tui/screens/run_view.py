@@ -42,7 +42,7 @@ class RunViewScreen(Screen[None]):
                 yield LivePlots(History(), id="replay-plots")
             with TabPane("Events", id="run-events"):
                 yield EventLog(id="run-log", max_lines=5000)
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ctrl+p still works; `?` lists it
 
     def on_mount(self) -> None:
         self.load(self.run_dir)

@@ -13,7 +13,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from bench.tui.messages import LiveUpdated, RunsListed
-from bench.tui.recorded import list_runs
+from bench.tui.recorded import RunListing, list_runs
+from bench.tui.screens.confirm import ConfirmScreen
 from bench.tui.screens.run_view import RunViewScreen
 from bench.tui.widgets.points_table import PointsTable
 from bench.tui.widgets.progress import PlanProgress
@@ -21,14 +22,22 @@ from bench.tui.widgets.progress import PlanProgress
 if TYPE_CHECKING:
     from bench.tui.app import HpbenchApp
 
-OUTCOME_STYLE = {"done": "green", "aborted": "red", "failed": "red", "manual": "cyan"}
+OUTCOME_STYLE = {
+    "done": "green",
+    "aborted": "red",
+    "failed": "red",
+    "manual": "cyan",
+    "running": "bold cyan",
+    "resumed": "cyan",
+}
 
 
 class RunsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "tab('current')", "This run"),
         Binding("2", "tab('past')", "Past runs"),
-        Binding("r", "refresh", "Refresh"),
+        Binding("r", "refresh", "Refresh", show=False),  # in `?`
+        Binding("u", "resume_run", "Resume"),
     ]
 
     @property
@@ -43,9 +52,10 @@ class RunsScreen(Screen[None]):
                 yield PointsTable(id="current-points")
             with TabPane("Past runs", id="past"):
                 yield DataTable(cursor_type="row", id="runs")
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ctrl+p still works; `?` lists it
 
     def on_mount(self) -> None:
+        self._listed: dict[str, RunListing] = {}
         table = self.query_one("#runs", DataTable)
         for label in ("run", "plan", "created", "outcome", "points"):
             table.add_column(label, key=label)
@@ -82,17 +92,49 @@ class RunsScreen(Screen[None]):
         table = self.query_one("#runs", DataTable)
         cursor = table.cursor_row
         table.clear()
+        self._listed = {str(run.path): run for run in message.runs}
+        running = self.hp.session.run_dir if self.hp.session.running else None
         for run in message.runs:
+            outcome = "running" if run.path == running else run.outcome
             table.add_row(
                 run.path.name,
                 run.plan,
                 run.created,
-                Text(run.outcome, OUTCOME_STYLE.get(run.outcome, "yellow")),
+                Text(outcome, OUTCOME_STYLE.get(outcome, "yellow")),
                 run.points if not run.error else Text(run.error, "red"),
                 key=str(run.path),
             )
         if message.runs:
             table.move_cursor(row=min(cursor, len(message.runs) - 1))
+
+    def action_resume_run(self) -> None:
+        """Continue the interrupted run under the cursor of the past runs."""
+        table = self.query_one("#runs", DataTable)
+        if table.row_count == 0 or self.query_one(TabbedContent).active != "past":
+            self.notify("choose an interrupted run in Past runs (2)", timeout=4)
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        listing = self._listed.get(key or "")
+        if listing is None or listing.outcome != "interrupted":
+            what = listing.outcome if listing else "unknown"
+            self.notify(f"only an interrupted run can be resumed (this one: {what})", timeout=4)
+            return
+        if self.hp.session.running:
+            self.notify("a run is in progress", timeout=4)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.hp.resume_run(listing.path)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Resume {listing.path.name}?",
+                "Finished points are kept; the interrupted point starts again.",
+                yes="Resume",
+            ),
+            answered,
+        )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "runs" and event.row_key.value:

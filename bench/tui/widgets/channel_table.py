@@ -107,7 +107,8 @@ class ChannelTable(ScrollView, can_focus=True):
         if reading is None:
             value = f"— {row.unit}".strip().rjust(VALUE_W)
             return _strip([(name, Style()), (value, DIM), (" " + "-".ljust(MARK_W), DIM)])
-        value = f"{number(reading.value)} {reading.unit or row.unit}".strip().rjust(VALUE_W)
+        unit = reading.unit or row.unit
+        value = f"{number(reading.value, unit)} {unit}".strip().rjust(VALUE_W)
         return _strip(
             [
                 (name, Style()),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from rich.text import Text
 from textual.widgets import RichLog
 
 from bench.run.engine import Event
-from bench.tui.fmt import stamp
+from bench.tui.fmt import number, stamp
 
 KIND_STYLE = {
     "alarm": "bold red",
@@ -27,10 +28,22 @@ KIND_STYLE = {
 }
 
 
+FLOAT_NOISE = re.compile(r"-?\d+\.\d{4,}")  # 86.83887236936457: a float printed whole
+
+
+def readable(message: str) -> str:
+    """A message with float noise cut to the digits a bench reading deserves (86.84)."""
+    return FLOAT_NOISE.sub(lambda m: number(float(m.group())), message)
+
+
 def line(event: Event) -> Text:
     style = KIND_STYLE.get(event.kind, "")
     return Text.assemble(
-        (stamp(event.t), "dim"), " ", (f"{event.kind:<10}", style), " ", (event.message, style)
+        (stamp(event.t), "dim"),
+        " ",
+        (f"{event.kind:<10}", style),
+        " ",
+        (readable(event.message), style),
     )
 
 

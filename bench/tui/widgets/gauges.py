@@ -49,8 +49,8 @@ def _signed(value: float | None) -> str:
 def lines(gauge: Gauge) -> Text:
     style = VERDICT_STYLE[gauge.verdict]
     head = Text(f"{gauge.label:<14}", style="bold")
-    actual = number(gauge.actual) if gauge.actual is not None else "—"
-    head.append(f"{number(gauge.set_value):>6} → ")
+    actual = number(gauge.actual, gauge.unit) if gauge.actual is not None else "—"
+    head.append(f"{number(gauge.set_value, gauge.unit):>6} → ")
     head.append(actual, style=style)
     head.append(f" {gauge.unit}")
     body = Text(" ")

@@ -61,6 +61,8 @@ class PlanProgress(Static):
         if s.point_count == 0:
             return Text.assemble(("IDLE", style), f"  no plan running · {s.frames} frames")
         point = f"{s.point_index + 1}/{s.point_count} {s.point_id}" if s.point_id else ""
+        if s.phase in FINAL:  # the run has ended: no clock runs on
+            return Text.assemble((f"{s.phase.upper():<11}", style), f" {s.point_count} points")
         return Text.assemble(
             (f"{s.phase.upper():<11}", style),
             f" {point}  {duration(s.time_in_phase_s)} in phase  ",
@@ -78,5 +80,5 @@ class PlanProgress(Static):
         if s.point_count:
             line.append(f"  frames {s.frames}", style="dim")
         if alarm is not None:
-            line.append(f"  ⚠ {stamp(alarm.t)} {alarm.message}", style="red")
+            line.append(f"  ⚠ k:ack {stamp(alarm.t)} {alarm.message}", style="red")
         return line

@@ -33,15 +33,15 @@ class SetpointTable(Static):
         if key == self._shown:
             return
         self._shown = key
-        table = Table.grid(padding=(0, 1), expand=True)
-        table.add_column(ratio=1)
+        table = Table.grid(padding=(0, 1))  # values beside their labels, however wide
+        table.add_column(min_width=14)
         table.add_column(justify="right")
         table.add_column(justify="right")
         table.add_column()
         for label, sp, pv in rows:
             unit = (pv or sp).unit if (pv or sp) else ""
-            actual = Text(number(pv.value) if pv else "")
+            actual = Text(number(pv.value, unit) if pv else "")
             if pv is not None and pv.quality is not Quality.OK:
                 actual.stylize(QUALITY_STYLE[pv.quality])
-            table.add_row(label, number(sp.value) if sp else "—", actual, unit)
+            table.add_row(label, number(sp.value, unit) if sp else "—", actual, unit)
         self.update(table, layout=False)  # one row per pair, always

@@ -11,6 +11,7 @@ from bench.run.sequencer import Phase
 from bench.store import RunStore
 from bench.tui.app import HpbenchApp
 from bench.tui.screens.confirm import ConfirmScreen
+from bench.tui.screens.summary import SummaryScreen
 from bench.tui.session import Session
 
 from .conftest import (
@@ -129,6 +130,8 @@ async def test_plan_runs_to_the_end_and_its_points_show(
         # collected and computed (whether a 1-minute equilibrium passes the profile's means is
         # the sequencer's business, not the screen's)
         assert all(p.status in ("valid", "invalid") and p.cop > 1 for p in session.points)
+        await until(pilot, lambda: isinstance(app.screen, SummaryScreen))  # the run's end
+        await pilot.press("escape")
 
         await pilot.press("r")
         await until(pilot, lambda: "A12W35" in screen_text(app) and "valid" in screen_text(app))
@@ -212,6 +215,9 @@ async def test_manual_set_point_during_a_run_goes_through_the_engine(
         app.screen.query_one("#in-hp_flow_temperature").value = "40"
         app.screen.query_one("#in-hp_demand").value = "50"
         await pilot.click("#set-hp")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))  # defect 7: asks
+        assert "Override the plan during A15W35?" in screen_text(app)
+        await pilot.press("y")
         operator = await next_event(events, lambda e: e.kind == "operator")
         assert operator.data == {"action": "manual"}
         assert "SetHeatPump(running=True, flow_temperature_c=40.0, demand_pct=50.0)" in (

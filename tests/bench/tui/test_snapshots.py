@@ -287,3 +287,53 @@ def test_confirm_abort(snap_compare, tmp_path: Path) -> None:
         await pilot.pause(0.2)
 
     assert snap_compare(app, run_before=run_before)
+
+
+WIDE = (160, 48)
+
+
+def test_bench_during_a_run_wide(snap_compare, tmp_path: Path) -> None:
+    assert snap_compare(make_app(tmp_path), run_before=feed, terminal_size=WIDE)
+
+
+def test_plan_loaded_wide(snap_compare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(REPO)
+    app = make_app(tmp_path, running=False, plan=Path("test_plans/demo.yaml"))
+
+    async def run_before(pilot: Pilot) -> None:
+        await pilot.press("p")
+        await until(pilot, lambda: getattr(app.screen, "plan", None) is not None)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=WIDE)
+
+
+def test_manual_wide(snap_compare, tmp_path: Path) -> None:
+    app = make_app(tmp_path, running=False)
+
+    async def run_before(pilot: Pilot) -> None:
+        await feed(pilot, frames=10)
+        await pilot.press("m")
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=WIDE)
+
+
+def test_runs_past_wide(snap_compare, tmp_path: Path) -> None:
+    app = make_app(tmp_path, running=False)
+    recorded_run(app.session.results, app.session)
+
+    async def run_before(pilot: Pilot) -> None:
+        await pilot.press("r", "2")
+        await until(pilot, lambda: app.screen.query_one("#runs").row_count == 1)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=WIDE)
+
+
+@pytest.mark.parametrize("size", [(80, 24), WIDE], ids=["80x24", "160x48"])
+def test_help_overlay(snap_compare, tmp_path: Path, size: tuple[int, int]) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await feed(pilot, frames=10)
+        await pilot.press("question_mark")
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(tmp_path), run_before=run_before, terminal_size=size)

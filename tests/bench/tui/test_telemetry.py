@@ -11,6 +11,7 @@ from pathlib import Path
 from bench.run.commands import SetWater
 from bench.telemetry.commands import telemetry_for_run
 from bench.tui.app import HpbenchApp
+from bench.tui.screens.summary import SummaryScreen
 from bench.tui.session import Bench, Session
 
 from .conftest import QUICK_PLAN, screen_text, until
@@ -47,7 +48,8 @@ async def test_the_tui_publishes_idle_manual_and_run_then_goes_offline(
         await pilot.press("g")
         await until(pilot, lambda: any(r["event"] == "end" for r in bodies(sub, "run")))
         await until(pilot, lambda: session.connected)  # idle again after the run
-        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, SummaryScreen))
+        await pilot.press("escape", "q")
         await until(pilot, lambda: not app.is_running)
     await until_offline(sub)
 
