@@ -8,16 +8,17 @@ pins every sealed file at once. Frames are read from run.sqlite raw (the stored 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import sqlite3
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Queue
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -63,12 +64,13 @@ class Package:
         finally:
             conn.close()
 
-    def copy_blocks(self, run: int, size: int) -> Iterator[bytes]:
+    def copy_blocks(self, run: int, size: int) -> Ahead[bytes]:
         """The frames as binary COPY data for run row `run`, `size` rows a block, read and
-        packed in a thread one block ahead of the caller: sqlite3 and numpy release the GIL
-        for their C work, so reading overlaps the caller's sending to the server."""
+        packed in a thread ahead of the caller from the moment it is entered: sqlite3 and
+        numpy release the GIL for their C work, so reading overlaps the caller's round trips
+        and its sending to the server."""
         frames = BinaryFrames(run, len(self.channels))
-        return ahead(frames.rows(rows) for rows in self.frame_batches(size))
+        return Ahead(frames.rows(rows) for rows in self.frame_batches(size))
 
     def meta(self, key: str) -> Any:
         """A run.sqlite meta value (JSON-decoded), None when absent."""
@@ -79,14 +81,30 @@ class Package:
             conn.close()
         return json.loads(row[0]) if row else None
 
-    def events(self) -> list[tuple[int, float, int | None, str, str, str | None]]:
+    def events_copy(self, run: int) -> bytes:
+        """The events as `COPY events (run, id, t, seq, kind, message, data)` text data."""
         conn = sqlite3.connect(f"{self.store_path.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            return conn.execute(
+            rows = conn.execute(
                 "SELECT id, t, seq, kind, message, data FROM events ORDER BY id"
             ).fetchall()
         finally:
             conn.close()
+        return "".join(
+            "\t".join(
+                (
+                    str(run),
+                    str(event_id),
+                    dt.datetime.fromtimestamp(t, dt.UTC).isoformat(),
+                    "\\N" if seq is None else str(seq),
+                    copy_escape(kind),
+                    copy_escape(message),
+                    "\\N" if data is None else copy_escape(data),
+                )
+            )
+            + "\n"
+            for event_id, t, seq, kind, message, data in rows
+        ).encode()
 
 
 def open_package(run_dir: Path) -> Package:
@@ -196,38 +214,44 @@ T = TypeVar("T")
 _DONE = object()
 
 
-def ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
-    """`items`, produced by a thread up to `depth` ahead; its exception is raised here. When
-    the caller stops early the thread stops at its next item."""
-    queue: Queue[Any] = Queue(depth)
-    stop = threading.Event()
+class Ahead(Generic[T]):
+    """`items`, produced by a thread up to `depth` ahead from `with` on; the thread's exception
+    is raised to the consumer. Leaving the `with` early stops the thread at its next item."""
 
-    def produce() -> None:
+    def __init__(self, items: Generator[T, None, None], depth: int = 2) -> None:
+        self._items = items
+        self._queue: Queue[tuple[Any, BaseException | None]] = Queue(depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name="lab-read", daemon=True)
+
+    def __enter__(self) -> Ahead[T]:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():  # unblock a put() so the thread sees the stop
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._thread.join(0.05)
+
+    def __iter__(self) -> Iterator[T]:
+        while True:
+            item, exc = self._queue.get()
+            if exc is not None:
+                raise exc
+            if item is _DONE:
+                return
+            yield item
+
+    def _produce(self) -> None:
         try:
-            for item in items:
-                if stop.is_set():
+            for item in self._items:
+                if self._stop.is_set():
                     return
-                queue.put((item, None))
-            queue.put((_DONE, None))
+                self._queue.put((item, None))
+            self._queue.put((_DONE, None))
         except BaseException as exc:  # handed to the consumer, raised there
-            queue.put((_DONE, exc))
-
-    def consume() -> Iterator[T]:
-        thread = threading.Thread(target=produce, name="lab-read", daemon=True)
-        thread.start()
-        try:
-            while True:
-                item, exc = queue.get()
-                if exc is not None:
-                    raise exc
-                if item is _DONE:
-                    return
-                yield item
+            self._queue.put((_DONE, exc))
         finally:
-            stop.set()
-            while thread.is_alive():  # unblock a put() so the thread sees `stop`
-                while not queue.empty():
-                    queue.get_nowait()
-                thread.join(0.05)
-
-    return consume()
+            self._items.close()  # in this thread: sqlite3 objects belong to the thread
