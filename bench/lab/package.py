@@ -8,14 +8,19 @@ pins every sealed file at once. Frames are read from run.sqlite raw (the stored 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import sqlite3
 import struct
-from collections.abc import Iterator
+import threading
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from queue import Queue
+from typing import Any, Generic, TypeVar
+
+import numpy as np
 
 from bench.export.commands import RESULT_FILES
 from bench.export.result import RESULT_NAME, schema_problems
@@ -59,6 +64,14 @@ class Package:
         finally:
             conn.close()
 
+    def copy_blocks(self, run: int, size: int) -> Ahead[bytes]:
+        """The frames as binary COPY data for run row `run`, `size` rows a block, read and
+        packed in a thread ahead of the caller from the moment it is entered: sqlite3 and
+        numpy release the GIL for their C work, so reading overlaps the caller's round trips
+        and its sending to the server."""
+        frames = BinaryFrames(run, len(self.channels))
+        return Ahead(frames.rows(rows) for rows in self.frame_batches(size))
+
     def meta(self, key: str) -> Any:
         """A run.sqlite meta value (JSON-decoded), None when absent."""
         conn = sqlite3.connect(f"{self.store_path.resolve().as_uri()}?mode=ro", uri=True)
@@ -68,14 +81,30 @@ class Package:
             conn.close()
         return json.loads(row[0]) if row else None
 
-    def events(self) -> list[tuple[int, float, int | None, str, str, str | None]]:
+    def events_copy(self, run: int) -> bytes:
+        """The events as `COPY events (run, id, t, seq, kind, message, data)` text data."""
         conn = sqlite3.connect(f"{self.store_path.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            return conn.execute(
+            rows = conn.execute(
                 "SELECT id, t, seq, kind, message, data FROM events ORDER BY id"
             ).fetchall()
         finally:
             conn.close()
+        return "".join(
+            "\t".join(
+                (
+                    str(run),
+                    str(event_id),
+                    dt.datetime.fromtimestamp(t, dt.UTC).isoformat(),
+                    "\\N" if seq is None else str(seq),
+                    copy_escape(kind),
+                    copy_escape(message),
+                    "\\N" if data is None else copy_escape(data),
+                )
+            )
+            + "\n"
+            for event_id, t, seq, kind, message, data in rows
+        ).encode()
 
 
 def open_package(run_dir: Path) -> Package:
@@ -122,49 +151,107 @@ class BinaryFrames:
     """Rows for `COPY frames (run, seq, t, value, quality, detail) FROM STDIN (FORMAT binary)`.
 
     Binary, not text: formatting 40 floats as text costs more CPU than the server spends
-    storing them. Each row is one `struct.pack` of a template list whose value and quality
-    slots are filled by slice assignment (C speed): run int8, seq int4, t timestamptz (µs
-    since 2000), value float8[] and quality int2[] (1-D, no NULLs: NaN stays NaN), detail jsonb.
+    storing them. A batch is packed as whole columns, not row by row: one numpy record per
+    row whose fields are the binary COPY row (big-endian: field count; run int8, seq int4,
+    t timestamptz in µs since 2000, value float8[] and quality int2[] as 1-D arrays with a
+    length before each element, no NULLs: NaN stays NaN; detail jsonb). The stored value
+    blobs of a batch are joined and byte-swapped in one go; no Python object per value.
     """
 
     def __init__(self, run: int, channels: int) -> None:
-        n = channels
-        self._values = struct.Struct(f"<{n}d")
-        value_len = 20 + 12 * n  # ndim, flags, oid, size, lbound + (len, float8) each
-        quality_len = 20 + 6 * n
-        self._row = struct.Struct(
-            ">h" + "iq" + "ii" + "iq" + "iiiiii" + "id" * n + "iiiiii" + "ih" * n
+        n = self._n = channels
+        array = [("len", ">i4"), ("ndim", ">i4"), ("flags", ">i4"), ("oid", ">i4")]
+        array += [("size", ">i4"), ("lbound", ">i4")]
+        self._record = np.dtype(
+            [
+                ("fields", ">i2"),
+                *(("run_len", ">i4"), ("run", ">i8"), ("seq_len", ">i4"), ("seq", ">i4")),
+                *(("t_len", ">i4"), ("t", ">i8")),
+                ("value_head", array),
+                ("value", [("len", ">i4"), ("v", ">f8")], (n,)),
+                ("quality_head", array),
+                ("quality", [("len", ">i4"), ("q", ">i2")], (n,)),
+                ("detail_len", ">i4"),
+            ]
         )
-        template: list[Any] = [6, 8, run, 4, 0, 8, 0]
-        template += [value_len, 1, 0, FLOAT8_OID, n, 1] + [8, 0.0] * n
-        template += [quality_len, 1, 0, INT2_OID, n, 1] + [2, 0] * n
+        template = np.zeros(1, self._record)
+        template["fields"], template["detail_len"] = 6, -1  # detail NULL unless given
+        template["run_len"], template["run"], template["seq_len"], template["t_len"] = 8, run, 4, 8
+        template["value_head"] = (20 + 12 * n, 1, 0, FLOAT8_OID, n, 1)
+        template["value"]["len"] = 8
+        template["quality_head"] = (20 + 6 * n, 1, 0, INT2_OID, n, 1)
+        template["quality"]["len"] = 2
         self._template = template
-        self._first_value = 14  # after the header slots and the first element's length
-        self._first_quality = 14 + 2 * n + 6
-        self._n = n
 
     def rows(self, rows: list[FrameRow]) -> bytes:
-        out = []
-        template, pack, unpack = self._template, self._row.pack, self._values.unpack
-        v0, q0, n2 = self._first_value, self._first_quality, 2 * self._n
-        for seq, t, value, quality, detail in rows:
-            args = template.copy()
-            args[4] = seq
-            args[6] = round(t * 1e6) - PG_EPOCH_US
-            args[v0 : v0 + n2 : 2] = unpack(value)
-            args[q0 : q0 + n2 : 2] = quality
-            out.append(pack(*args))
-            if detail is None:
-                out.append(b"\xff\xff\xff\xff")  # NULL
-            else:
-                data = b"\x01" + detail.encode()  # jsonb binary: version 1, then the text
-                out.append(struct.pack(">i", len(data)) + data)
-        return b"".join(out)
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+        seq, t, value, quality, detail = zip(*rows, strict=True)
+        out = np.repeat(self._template, len(rows))
+        out["seq"] = seq
+        out["t"] = np.rint(np.array(t) * 1e6).astype(np.int64) - PG_EPOCH_US
+        out["value"]["v"] = np.frombuffer(b"".join(value), "<f8").reshape(len(rows), self._n)
+        out["quality"]["q"] = np.frombuffer(b"".join(quality), np.uint8).reshape(len(rows), self._n)
+        given = [i for i, d in enumerate(detail) if d is not None]
+        if not given:
+            return out.tobytes()
+        parts, start = [], 0
+        for i in given:  # readings that were not OK: rare; jsonb binary is version 1, the text
+            data = b"\x01" + detail[i].encode()
+            out["detail_len"][i] = len(data)
+            parts += [out[start : i + 1].tobytes(), data]
+            start = i + 1
+        parts.append(out[start:].tobytes())
+        return b"".join(parts)
 
 
 def copy_escape(text: str) -> str:
-    """A text field for COPY's text format: backslash, tab, newline and CR escaped."""
-    return text.translate(_COPY_ESCAPES)
+    """A text field for COPY's text format: backslash, tab, newline and CR escaped.
+    (Chained replace: each a C loop; str.translate with a table is a dict lookup per char.)"""
+    text = text.replace("\\", "\\\\").replace("\t", "\\t")
+    return text.replace("\n", "\\n").replace("\r", "\\r")
+
+
+T = TypeVar("T")
+_DONE = object()
+
+
+class Ahead(Generic[T]):
+    """`items`, produced by a thread up to `depth` ahead from `with` on; the thread's exception
+    is raised to the consumer. Leaving the `with` early stops the thread at its next item."""
+
+    def __init__(self, items: Generator[T, None, None], depth: int = 2) -> None:
+        self._items = items
+        self._queue: Queue[tuple[Any, BaseException | None]] = Queue(depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name="lab-read", daemon=True)
+
+    def __enter__(self) -> Ahead[T]:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():  # unblock a put() so the thread sees the stop
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._thread.join(0.05)
+
+    def __iter__(self) -> Iterator[T]:
+        while True:
+            item, exc = self._queue.get()
+            if exc is not None:
+                raise exc
+            if item is _DONE:
+                return
+            yield item
+
+    def _produce(self) -> None:
+        try:
+            for item in self._items:
+                if self._stop.is_set():
+                    return
+                self._queue.put((item, None))
+            self._queue.put((_DONE, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._queue.put((_DONE, exc))
+        finally:
+            self._items.close()  # in this thread: sqlite3 objects belong to the thread

@@ -9,6 +9,7 @@ import hashlib
 import json
 import math
 import sqlite3
+import struct
 from pathlib import Path
 
 import psycopg
@@ -172,3 +173,42 @@ def test_events_with_tabs_newlines_and_backslashes_arrive_as_written(lab_url, ru
         got = db.execute("SELECT id, seq, kind, message, data FROM events ORDER BY id").fetchall()
     assert [(i, s, k, m, None if d is None else json.loads(d)) for i, s, k, m, d in want] == got
     assert got[-1][3] == nasty
+
+
+def test_every_frame_lands_bit_for_bit_details_and_block_edges_included(lab_url, run_copy):
+    """The column-block packing against the store's rows decoded independently (struct, json):
+    every value (NaN included), quality and detail, with details on the first and last row
+    of a block and across blocks."""
+    run_dir = run_copy("bench-b")
+    conn = sqlite3.connect(run_dir / "run.sqlite")
+    with conn:
+        (frames,) = conn.execute("SELECT count(*) FROM frames").fetchone()
+        edited = {0, 6, 7, 8, 13, frames - 1}  # blocks of 7 below: first/last row of blocks
+        for seq in edited:  # a channel absent (NaN, quality 255) and a detail text
+            detail = json.dumps({"flow": f'stale «{seq}»\t\\ "quoted"\n'})
+            value, quality = conn.execute(
+                "SELECT value, quality FROM frames WHERE seq = ?", (seq,)
+            ).fetchone()
+            conn.execute(
+                "UPDATE frames SET detail = ?, value = ?, quality = ? WHERE seq = ?",
+                (detail, struct.pack("<d", math.nan) + value[8:], b"\xff" + quality[1:], seq),
+            )
+    stored = conn.execute("SELECT seq, t, value, quality, detail FROM frames ORDER BY seq")
+    stored = stored.fetchall()
+    conn.close()
+    assert hpbench("report", str(run_dir)).returncode == 0  # sealed again
+    with psycopg.connect(lab_url, autocommit=True) as db:
+        assert sync_package(db, open_package(run_dir), batch=7).frames == frames
+        landed = db.execute(
+            "SELECT seq, extract(epoch FROM t), value, quality, detail FROM frames ORDER BY seq"
+        ).fetchall()
+    assert len(landed) == len(stored) == frames
+    assert any(math.isnan(v) for row in landed for v in row[2])  # NaN is exercised
+    for (seq, t, value, quality, detail), got in zip(stored, landed, strict=True):
+        values = struct.unpack(f"<{len(value) // 8}d", value)
+        assert got[0] == seq
+        assert float(got[1]) == pytest.approx(t, abs=1e-6)
+        assert [struct.pack("<d", v) for v in got[2]] == [struct.pack("<d", v) for v in values]
+        assert got[3] == list(quality)
+        assert got[4] == (None if detail is None else json.loads(detail))
+    assert {row[0] for row in landed if row[4] is not None} >= edited
