@@ -291,7 +291,7 @@ def _identity(data: RunData, doc: dict[str, Any]) -> dict[str, Any]:
         check = "match" if reported["serial"] == plan_serial else "mismatch"
     return {
         "serial_check": check,
-        "identity_policy": data.settings.station.station.calibration_policy,
+        "identity_policy": data.settings.station.station.identity_policy,
     }
 
 
