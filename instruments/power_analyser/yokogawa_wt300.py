@@ -4,6 +4,11 @@ The command set is the one yoko-tool drives the WT310 with (docs/protocols.md §
 are the vendor's (§1.2). The address is any VISA resource string, so the same driver serves a
 raw socket (`TCPIP::host::port::SOCKET`, also the simulator), USB-TMC, serial and VXI-11.
 
+The voltage and current ranges are fixed from the station's options (`voltage_range`,
+`current_range`) or left on auto, and read back with every read as the `URAN` / `IRAN` items
+(channels `Urange`, `Irange`), so each point's uncertainty uses the range it was measured on
+(docs/decisions/0132).
+
 pyvisa is synchronous: every VISA call runs in a worker thread, one at a time per instrument, so
 the event loop never blocks. A failed exchange drops the session and the next call opens a fresh
 one and sends the setup again, so a link that comes back brings the driver back with it.

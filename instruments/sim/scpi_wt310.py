@@ -24,6 +24,11 @@ reset being refused while integration runs.
 
 Transport faults (drop, delay, garble) are not handled here: a `FaultProxy` in front does those.
 The value fault OVER_RANGE is: measured items then read INF (or NAN with `nan=1`).
+
+Ranges: `:INPut:VOLTage|CURRent:RANGe` fix one, `:AUTO ON` returns to auto range (both refused
+while integration runs, like the other measurement settings); the queries and the URANge /
+IRANge items report the range in use. Measured items read INF while an input is beyond 140 %
+of its fixed range (the simulator's over-range threshold).
 """
 
 from __future__ import annotations
