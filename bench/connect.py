@@ -71,12 +71,13 @@ async def connect_all(
     )
 
 
-async def bench_answers(instruments: dict[str, Instrument]) -> int:
+async def bench_answers(instruments: dict[str, Instrument]) -> dict[str, Identity]:
     """Connect every instrument (with the retries) and close again: `hpbench run` asks this
-    before it creates anything on disk, so an unreachable bench leaves no run directory."""
-    await connect_all(instruments)
+    before it creates anything on disk, so an unreachable bench (or another unit than the
+    plan's, bench/run/identity.py) leaves no run directory. What each one reported."""
+    identities = await connect_all(instruments)
     await close_all(instruments)
-    return 0
+    return identities
 
 
 async def close_all(instruments: dict[str, Instrument]) -> None:

@@ -100,6 +100,8 @@ class StationInfo(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     lab: str = ""
     calibration_policy: Literal["warn", "block"] = "warn"
+    # the unit's reported serial against the plan's (bench/run/identity.py)
+    identity_policy: Literal["warn", "block"] = "warn"
     # the water side, as the capacity formula needs it (docs/standards.md §3)
     flow_meter: Literal["inlet", "outlet"] = "inlet"  # where the flow meter sits: rho there
     water_pressure_pa: float = Field(default=3.0e5, gt=0.5e5, lt=20e5)

@@ -15,6 +15,11 @@ window's means; their Type A is the cycle-to-cycle scatter (standard deviation o
 the per-cycle values), because the frame-to-frame variation of a defrosting unit is the
 defrost cycle itself, not noise. With fewer than two cycles it is left out and said so.
 
+The power analyser's range term (% of range) uses the range the analyser reported with its
+values during the collection window (`Urange` x `Irange`, the power range of one element; the
+largest one if auto range switched, the conservative choice); the station's declared `range_w`
+only when the analyser reported none, and then flagged (`ranges.declared`).
+
 The heat pump's own readings are averaged beside them for comparison and never used.
 """
 
@@ -45,6 +50,10 @@ from bench.run.points import (
 )
 
 INPUTS = (WATER_FLOW, WATER_IN, WATER_OUT, POWER)
+U_RANGE = "power_analyser.Urange"  # the ranges the analyser measured on (its driver reads them)
+I_RANGE = "power_analyser.Irange"
+RANGE_READ_BACK = "read back from the power analyser during the collection window"
+RANGE_DECLARED = "station declared range_w (the power analyser reported no range)"
 HP_SUPPLY = "heat_pump.supply_temp"
 HP_RETURN = "heat_pump.return_temp"
 HP_FLOW = "heat_pump.flow_rate"  # l/min on the simulated unit's map
@@ -53,6 +62,8 @@ HP_ENERGY = "heat_pump.electrical_energy"  # Wh counter
 CHANNELS = (
     *INPUTS,
     BAROMETER,
+    U_RANGE,
+    I_RANGE,
     AIR_T,
     AIR_RH,
     VOLTAGE,
@@ -121,6 +132,8 @@ def point_numbers(
         col = cols[channel]
         return [col[i] for i in usable]  # type: ignore[misc]
 
+    out["ranges"] = power_range(cols, usable, settings)
+    settings = _on_range(settings, out["ranges"])
     ts = [t[i] for i in usable]
     qv, t_in, t_out, p = (series(c) for c in INPUTS)
     pump = settings.pump
@@ -140,6 +153,42 @@ def point_numbers(
         out["results"] = {"error": str(exc)}
         out["uncertainty"] = {"available": False, "reason": str(exc)}
     return out
+
+
+def power_range(cols: Columns, usable: Sequence[int], settings: BenchSettings) -> dict[str, Any]:
+    """The power range of the window: the largest Urange x Irange read with the used frames,
+    or the station's declared range_w (flagged) when the analyser reported none."""
+    u_col, i_col = cols.get(U_RANGE), cols.get(I_RANGE)
+    pairs = [
+        (u_col[i], i_col[i])
+        for i in usable
+        if u_col is not None and i_col is not None and None not in (u_col[i], i_col[i])
+    ]
+    if pairs:
+        u, i = max(pairs, key=lambda pair: pair[0] * pair[1])  # type: ignore[operator]
+        assert u is not None and i is not None
+        return {"voltage_v": u, "current_a": i, "power_w": u * i, "source": RANGE_READ_BACK,
+                "declared": False}  # fmt: skip
+    acc = settings.accuracies
+    declared = acc.power_range_w if acc is not None else None
+    return {"voltage_v": None, "current_a": None, "power_w": declared, "source": RANGE_DECLARED,
+            "declared": True}  # fmt: skip
+
+
+def _on_range(settings: BenchSettings, ranges: Mapping[str, Any]) -> BenchSettings:
+    """The settings with the range term on the range read back (unchanged when declared)."""
+    acc = settings.accuracies
+    if acc is None or ranges["declared"]:
+        return settings
+    source = (
+        f"range_pct ±{acc.power_pct_range:g} % of the range {RANGE_READ_BACK}: "
+        f"Urange {ranges['voltage_v']:g} V × Irange {ranges['current_a']:g} A = "
+        f"{ranges['power_w']:g} W"
+    )
+    acc = dataclasses.replace(
+        acc, power_range_w=ranges["power_w"], sources={**acc.sources, "power_range": source}
+    )
+    return dataclasses.replace(settings, accuracies=acc)
 
 
 def _steady(

@@ -259,8 +259,8 @@ def _sources(
         "power_reading": f"{pa}: reading_pct ±{power.get('reading_pct')} % of reading",
         "power_range": (
             f"{pa}: range_pct ±{power.get('range_pct', 0)} % of the range range_w = "
-            f"{power.get('range_w', 0):g} W: the station's declared range (the driver does "
-            "not set or read the range)"
+            f"{power.get('range_w', 0):g} W: the station's declared range (used where the "
+            "analyser reported none; a point's read-back range replaces it)"
         ),
         "power_drift": f"{pa}: drift_pct, rectangular",
     }

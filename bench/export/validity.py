@@ -45,7 +45,6 @@ SENSORS = (  # (quantity, channel, instrument role, accuracy keys of its range)
     ("air dry bulb temperature", AIR_T, "climate_chamber"),
     ("air relative humidity", AIR_RH, "climate_chamber"),
 )
-RANGE_DECLARED = "station declared (the driver does not set or read the range)"
 
 
 def _timing(data: RunData) -> dict[str, float]:
@@ -133,7 +132,7 @@ def point_parts(
         },
         "sample_gaps": sample_gaps,
         "transient_record": record,
-        "sensors": sensors(data) if t else [],
+        "sensors": sensors(data, (numbers or {}).get("ranges")) if t else [],
         "barometric_pa": measured.get("barometric_pa") if t else None,
     }
 
@@ -208,8 +207,33 @@ def _transient_record(
     }
 
 
-def sensors(data: RunData) -> list[dict[str, Any]]:
-    """Which instrument, serial, range and calibration measured each quantity."""
+def _range(channel: str, acc: dict[str, Any], ranges: dict[str, Any] | None) -> dict[str, Any]:
+    """The range a power-analyser quantity was measured on: read back, else declared."""
+    none = {"range": None, "range_unit": None, "range_source": None}
+    read = ranges is not None and not ranges["declared"]
+    if channel == VOLTAGE and read:
+        assert ranges is not None
+        return {"range": ranges["voltage_v"], "range_unit": "V",
+                "range_source": pointcalc.RANGE_READ_BACK, "range_declared": False}  # fmt: skip
+    if channel != POWER:
+        return none
+    if read:
+        assert ranges is not None
+        source = (
+            f"{pointcalc.RANGE_READ_BACK} (Urange {ranges['voltage_v']:g} V × "
+            f"Irange {ranges['current_a']:g} A)"
+        )
+        return {"range": ranges["power_w"], "range_unit": "W", "range_source": source,
+                "range_declared": False}  # fmt: skip
+    if acc.get("range_w") is None:
+        return none
+    return {"range": acc["range_w"], "range_unit": "W",
+            "range_source": pointcalc.RANGE_DECLARED, "range_declared": True}  # fmt: skip
+
+
+def sensors(data: RunData, ranges: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Which instrument, serial, range and calibration measured each quantity; `ranges`: the
+    point's power-analyser ranges (pointcalc.power_range), None when it has none."""
     out = []
     station = data.settings.station
     for quantity, channel, role in SENSORS:
@@ -217,16 +241,13 @@ def sensors(data: RunData) -> list[dict[str, Any]]:
         if entry is None:
             continue
         acc = dict(entry.accuracy)
-        rng = acc.get("range_w") if channel == POWER else None
         out.append(
             {
                 "quantity": quantity,
                 "channel": channel,
                 "instrument": role,
                 "serial": entry.serial,
-                "range": rng,
-                "range_unit": "W" if rng is not None else None,
-                "range_source": RANGE_DECLARED if rng is not None else None,
+                **_range(channel, acc, ranges),
                 "accuracy": acc,
                 "accuracy_source": entry.accuracy_source,
                 "certificate": entry.calibration_certificate,
@@ -291,7 +312,7 @@ def _identity(data: RunData, doc: dict[str, Any]) -> dict[str, Any]:
         check = "match" if reported["serial"] == plan_serial else "mismatch"
     return {
         "serial_check": check,
-        "identity_policy": data.settings.station.station.calibration_policy,
+        "identity_policy": data.settings.station.station.identity_policy,
     }
 
 

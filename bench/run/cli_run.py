@@ -17,6 +17,7 @@ from bench.plan import PlanError
 from bench.run.acquisition import channels_of
 from bench.run.campaign import campaign_summary
 from bench.run.finish import finish_run
+from bench.run.identity import IdentityRefused, check_unit_identity
 from bench.run.planning import PlanNotRunnable
 from bench.run.progress import results_table, show_progress
 from bench.run.runner import (
@@ -71,8 +72,10 @@ def run_command(args: argparse.Namespace, run: Runner) -> int:
         return EXIT_BAD_INPUT
     try:
         return _run_on_bench(prepared, warnings, console, run, args.fault_campaign, telemetry)
-    except RunRefused as exc:
+    except (RunRefused, IdentityRefused) as exc:
         print(f"hpbench run: {exc}", file=sys.stderr)
+        if prepared.store is not None:
+            prepared.store.close()
         return EXIT_BAD_INPUT
     except ConnectFailed as exc:
         for line in str(exc).splitlines():
@@ -93,7 +96,11 @@ def _run_on_bench(
     clock = clock_for(prepared)
     sims: list[SimBenchThread] = []
     with bench_instruments(prepared, clock, sims.append) as instruments:
-        run(lambda stop: bench_answers(instruments))  # ConnectFailed before any run directory
+        # ConnectFailed, IdentityRefused before any run directory
+        identities = run(lambda stop: bench_answers(instruments))
+        unit = check_unit_identity(prepared.plan.spec.unit.serial, prepared.station, identities)
+        if unit:  # the engine records it as an event when it connects
+            console.print(f"warning: {unit}", style="yellow", markup=False)
         library_logs_to_file(prepared.run_dir / "hpbench.log")
         channels = channels_of(instruments)
         check_interlock_channels(prepared.station, channels)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from bench.run.bus import Bus
 from bench.run.commands import Command, EmulateBuilding, SafeState, SetHeatPump
 from bench.run.emulation import EmulationHost
 from bench.run.frame import Frame
+from bench.run.identity import IdentityRefused
 from bench.run.loadbased import load_based_record
 from bench.run.points import PointSpec
 from bench.run.results import WaterSide, missing_results, point_results
@@ -29,7 +30,7 @@ from bench.run.safe_state import SafeStateReport, reach_safe_state
 from bench.run.sequencer import FINAL, Judgement, Measure, Phase, PointOutcome, Sequencer
 from bench.station import BenchState
 from bench.store import RunStore
-from instruments.base import Instrument, InstrumentError
+from instruments.base import Identity, Instrument, InstrumentError
 from instruments.clock import Clock
 
 COMMAND_ATTEMPTS = 3
@@ -79,7 +80,9 @@ class Engine:
         permissives: Permissives | None = None,
         plausible: dict[str, tuple[float, float]] | None = None,
         interlock_frames: int = 2,
+        identity: Callable[[Mapping[str, Identity]], str | None] | None = None,
     ) -> None:
+        self.identity = identity  # the unit's identity check (bench/run/identity.py)
         self.instruments = instruments
         self.period_s = period_s
         self.interlocks = Interlocks(list(interlocks or []), confirm_frames=interlock_frames)
@@ -477,6 +480,10 @@ class Engine:
         t = self.clock.now()
         for role, ident in identities.items():
             self.store.snapshot(t, role, ident, {"address": self.instruments[role].address})
+        if not self._unit_identified(t, identities):  # nothing was set: no safe state due
+            await close_all(self.instruments)
+            await self.store.flush()
+            return self.sequencer.phase
         commander = asyncio.create_task(self._run_commands(), name="commands")
         try:
             if resumed:  # re-establish the safe state before setting the next point
@@ -503,6 +510,21 @@ class Engine:
             await close_all(self.instruments)
             await self.store.flush()
         return self.sequencer.phase
+
+    def _unit_identified(self, t: float, identities: Mapping[str, Identity]) -> bool:
+        """False when the station blocks a run on another unit than the plan's: the run
+        ends aborted before anything is set (the TUI starts runs here too)."""
+        if self.identity is None:
+            return True
+        try:
+            warning = self.identity(identities)
+        except IdentityRefused as exc:
+            self._emit(t, "identity", str(exc), {"action": "refused"})
+            self.sequencer.abort(t, str(exc))
+            return False
+        if warning:
+            self._emit(t, "identity", warning, {"action": "warned"})
+        return True
 
     async def _drain_commands(self) -> None:
         """Let the final safe state reach the bench before the run ends."""

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import errno
+import functools
 import os
 import secrets
 import shutil
@@ -24,6 +25,7 @@ from bench.interlocks import declared_line
 from bench.plan import Plan, estimate, load_plan, parse_plan
 from bench.run.campaign import inject, schedule
 from bench.run.engine import Engine
+from bench.run.identity import check_unit_identity
 from bench.run.measure import make_measure
 from bench.run.planning import judgement, point_specs
 from bench.run.points import WATER_FLOW
@@ -275,6 +277,7 @@ def make_engine(prepared: Prepared, instruments: dict[str, Any], clock: Clock) -
         permissives=station.permissives,
         plausible=station.plausibility,
         interlock_frames=station.station.interlock_frames,
+        identity=functools.partial(check_unit_identity, plan.spec.unit.serial, station),
     )
 
 

@@ -4,6 +4,11 @@ The command set is the one yoko-tool drives the WT310 with (docs/protocols.md §
 are the vendor's (§1.2). The address is any VISA resource string, so the same driver serves a
 raw socket (`TCPIP::host::port::SOCKET`, also the simulator), USB-TMC, serial and VXI-11.
 
+The voltage and current ranges are fixed from the station's options (`voltage_range`,
+`current_range`) or left on auto, and read back with every read as the `URAN` / `IRAN` items
+(channels `Urange`, `Irange`), so each point's uncertainty uses the range it was measured on
+(docs/decisions/0132).
+
 pyvisa is synchronous: every VISA call runs in a worker thread, one at a time per instrument, so
 the event loop never blocks. A failed exchange drops the session and the next call opens a fresh
 one and sends the setup again, so a link that comes back brings the driver back with it.
@@ -37,6 +42,7 @@ from instruments.base import (
     Reading,
     WriteRefused,
 )
+from instruments.power_analyser.layout import checked_range
 
 T = TypeVar("T")
 
@@ -57,7 +63,13 @@ CHANNELS: tuple[Channel, ...] = (
     Channel("PF", "LAMB", ""),
     Channel("F", "FU", "Hz"),
     Channel("WH", "WH", "Wh"),
+    # the ranges the values were measured on, read with them (the uncertainty's range term)
+    Channel("Urange", "URAN", "V"),
+    Channel("Irange", "IRAN", "A"),
 )
+# WT310E ranges (the crest factor 3 set; docs/protocols.md §1.1, as the WT332E/WT333E's)
+VOLTAGE_RANGES_V: tuple[float, ...] = (15.0, 30.0, 60.0, 150.0, 300.0, 600.0)
+CURRENT_RANGES_A: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
 
 # What a WT300E can show at all, generously above its largest ranges (600 V, 40 A on the
 # WT310EH): anything beyond is a corrupted reply (instruments/plausibility.py).
@@ -85,15 +97,20 @@ def _socket_port(address: str) -> int | None:
     return None
 
 
-SETUP: tuple[str, ...] = (
-    "\n*CLS",  # the leading LF ends any half-received command; *CLS then drops its error
-    ":SYST:COMM:COMM WT300",  # not the WT200 compatibility command set
-    ":COMM:REM ON",
-    ":COMM:HEAD OFF",
-    ":NUM:FORM ASCII",
-    f":NUM:NORM:NUM {len(CHANNELS)}",
-    *(f":NUM:NORM:ITEM{n} {c.function},1" for n, c in enumerate(CHANNELS, 1)),
-)
+def setup_commands(voltage_range: float | None, current_range: float | None) -> tuple[str, ...]:
+    """What a fresh session sends: the ranges fixed from the station's options or auto."""
+    return (
+        "\n*CLS",  # the leading LF ends any half-received command; *CLS then drops its error
+        ":SYST:COMM:COMM WT300",  # not the WT200 compatibility command set
+        ":COMM:REM ON",
+        ":COMM:HEAD OFF",
+        ":NUM:FORM ASCII",
+        ":INP:VOLT:AUTO ON" if voltage_range is None else f":INP:VOLT:RANG {voltage_range:g}",
+        ":INP:CURR:AUTO ON" if current_range is None else f":INP:CURR:RANG {current_range:g}",
+        f":NUM:NORM:NUM {len(CHANNELS)}",
+        *(f":NUM:NORM:ITEM{n} {c.function},1" for n, c in enumerate(CHANNELS, 1)),
+    )
+
 
 UPDATE_RATES_S: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 
@@ -147,11 +164,18 @@ class YokogawaWT300:
         name: str,
         address: str,
         *,
+        voltage_range: float | None = None,
+        current_range: float | None = None,
         timeout_s: float = 2.0,
         visa_library: str = "@py",
     ) -> None:
         self.name = name
         self.address = address
+        # station options; None: auto range. Refused here, before any session, if not a range
+        self.setup = setup_commands(
+            checked_range(voltage_range, VOLTAGE_RANGES_V, "voltage", "WT300E"),
+            checked_range(current_range, CURRENT_RANGES_A, "current", "WT300E"),
+        )
         self.timeout_s = timeout_s
         self.visa_library = visa_library
         self._inst: pyvisa.resources.MessageBasedResource | None = None
@@ -302,7 +326,7 @@ class YokogawaWT300:
             # A fresh socket holds nothing stale; and pyvisa-py's clear() spins forever on a
             # socket the peer has closed, so it is only used on USB, serial and VXI-11.
             self._visa("device clear", lambda inst: inst.clear())
-        for command in SETUP:
+        for command in self.setup:
             self._write(command)
         reply = self._query(":STAT:ERR?")
         if self._error_code(reply) != 0:

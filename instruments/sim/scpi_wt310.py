@@ -24,6 +24,11 @@ reset being refused while integration runs.
 
 Transport faults (drop, delay, garble) are not handled here: a `FaultProxy` in front does those.
 The value fault OVER_RANGE is: measured items then read INF (or NAN with `nan=1`).
+
+Ranges: `:INPut:VOLTage|CURRent:RANGe` fix one, `:AUTO ON` returns to auto range (both refused
+while integration runs, like the other measurement settings); the queries and the URANge /
+IRANge items report the range in use. Measured items read INF while an input is beyond 140 %
+of its fixed range (the simulator's over-range threshold).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ RATES_S = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 MAX_ITEMS = 10
 VOLTAGE_RANGES_V = (15.0, 30.0, 60.0, 150.0, 300.0, 600.0)
 CURRENT_RANGES_A = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
+OVER_RANGE_SHARE = 1.4  # a fixed range reads over-range beyond 140 % of it (simulator's choice)
 FLOAT_NAN = 9.91e37  # "no data" in FLOAT format (PROTOCOLS §1.2)
 FLOAT_INF = 9.9e37  # over-range in FLOAT format
 MAX_ERRORS = 16
@@ -153,8 +159,8 @@ FUNCTIONS: tuple[Function, ...] = (
     _fn("AHP", lambda s: s.integ_ah),
     _fn("AHM", lambda s: 0.0),
     _fn("MATH", lambda s: None),
-    _fn("URANge", lambda s: _range(s.model.electrical.voltage_v, VOLTAGE_RANGES_V), measured=False),
-    _fn("IRANge", lambda s: _range(s.model.electrical.current_a, CURRENT_RANGES_A), measured=False),
+    _fn("URANge", lambda s: s.range_in_use("VOLTage"), measured=False),
+    _fn("IRANge", lambda s: s.range_in_use("CURRent"), measured=False),
     _fn("NONE", lambda s: None, measured=False),
 )
 NONE = FUNCTIONS[-1]
@@ -322,6 +328,19 @@ class Wt310Server:
         self._last_t = self.model.t
         self._last_energy_wh = self.model.electrical.energy_wh
         self._eesr_t = self.model.t
+        self.fixed_range: dict[str, float | None] = {"VOLTage": None, "CURRent": None}  # auto
+
+    def range_in_use(self, kind: str) -> float:
+        """The fixed range, or the one auto range picks for the input now."""
+        fixed = self.fixed_range[kind]
+        if fixed is not None:
+            return fixed
+        e = self.model.electrical
+        return (
+            _range(e.voltage_v, VOLTAGE_RANGES_V)
+            if kind == "VOLTage"
+            else _range(e.current_a, CURRENT_RANGES_A)
+        )
 
     # -- network ---------------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
@@ -443,7 +462,13 @@ class Wt310Server:
         self._last_energy_wh = model.electrical.energy_wh
 
     def _over_range(self) -> str | None:
-        """The sentinel measured items read while OVER_RANGE acts: INF, or NAN with `nan=1`."""
+        """The sentinel measured items read while OVER_RANGE acts: INF, or NAN with `nan=1`;
+        INF too when an input is beyond 140 % of its fixed range (the WT's over-range)."""
+        e = self.model.electrical
+        for kind, value in (("VOLTage", e.voltage_v), ("CURRent", e.current_a)):
+            fixed = self.fixed_range[kind]
+            if fixed is not None and abs(value) > OVER_RANGE_SHARE * fixed:
+                return "INF"
         if self.faults is None:
             return None
         fault = self.faults.active(ROLE, FaultKind.OVER_RANGE)
@@ -641,6 +666,30 @@ class Wt310Server:
         running = self.integ_state == "STARt"
         return str(int(updated) | (int(running) << 1))
 
+    def _set_range(self, kind: str, args: list[str]) -> None:
+        allowed = VOLTAGE_RANGES_V if kind == "VOLTage" else CURRENT_RANGES_A
+        m = re.fullmatch(r"([-+0-9.Ee]+)\s*(M?[VA])?", _one(args).upper())
+        if not m:
+            raise ScpiError(120, "Numeric data error")
+        try:
+            value = float(m[1]) / (1000.0 if (m[2] or "").startswith("M") else 1.0)
+        except ValueError:
+            raise ScpiError(120, "Numeric data error") from None
+        found = [r for r in allowed if math.isclose(r, value, rel_tol=1e-6)]
+        if not found:
+            raise _illegal()
+        if self.integ_state != "RESet":
+            raise _conflict()
+        self.fixed_range[kind] = found[0]
+
+    def _set_auto(self, kind: str, args: list[str]) -> None:
+        if self.integ_state != "RESet":
+            raise _conflict()
+        if _boolean(args):
+            self.fixed_range[kind] = None
+        else:  # auto off keeps the range auto had picked
+            self.fixed_range[kind] = self.range_in_use(kind)
+
     def _accept_any(self, args: list[str], _: int) -> None:
         """Accepted and ignored: settings that change nothing the simulator models."""
 
@@ -652,6 +701,16 @@ class Wt310Server:
 
 def _constant(value: str) -> Handler:
     return lambda server, args, suffix: value
+
+
+def _range_commands(kind: str) -> tuple[tuple[str, Handler], ...]:
+    """`:INPut:<kind>:RANGe` and `:AUTO`, set and query (docs/protocols.md §1.1)."""
+    return (
+        (f":INPut:{kind}:RANGe", lambda s, args, _: s._set_range(kind, args)),
+        (f":INPut:{kind}:RANGe?", lambda s, args, _: nr3(s.range_in_use(kind))),
+        (f":INPut:{kind}:AUTO", lambda s, args, _: s._set_auto(kind, args)),
+        (f":INPut:{kind}:AUTO?", lambda s, args, _: "1" if s.fixed_range[kind] is None else "0"),
+    )
 
 
 COMMANDS: tuple[Command, ...] = tuple(
@@ -695,5 +754,7 @@ COMMANDS: tuple[Command, ...] = tuple(
         (":STATus:EESR?", Wt310Server._get_eesr),
         (":STATus:FILTer<x>", Wt310Server._accept_filter),
         (":STATus:QMESsage", Wt310Server._accept_any),
+        *_range_commands("VOLTage"),
+        *_range_commands("CURRent"),
     )
 )

@@ -17,17 +17,20 @@ import pytest
 from CoolProp.CoolProp import PropsSI
 from jsonschema import Draft202012Validator
 
-from bench.export import export_run
+from bench.export import export_run, pointcalc
 from bench.export.result import SCHEMA_VERSION, build_result, dumps, schema, schema_problems
 from bench.export.rundata import load_run
-from bench.export.settings import accuracies_of
+from bench.export.settings import accuracies_of, bench_settings
 from bench.station import load_station, sim_station_path
 from bench.store import RunStore
+from tests.bench.export.conftest import EN14511_PLAN, full_station_text, run_plan
 
 P = "power_analyser.P"
 Q = "hydraulic_module.volume_flow"
 T_IN = "hydraulic_module.inlet_temp"
 T_OUT = "hydraulic_module.outlet_temp"
+U_RNG = "power_analyser.Urange"
+I_RNG = "power_analyser.Irange"
 
 
 def result_of(run_dir) -> dict:
@@ -151,11 +154,13 @@ def test_a_steady_points_uncertainty_recomputed_by_hand(en14511_run, doc14511):
     with RunStore.open(en14511_run.dir) as store:
         frames = list(store.frames(point["first_seq"], point["last_seq"]))
     rows = [
-        (f.value(Q), f.value(T_IN), f.value(T_OUT), f.value(P))
+        (f.value(Q), f.value(T_IN), f.value(T_OUT), f.value(P), f.value(U_RNG), f.value(I_RNG))
         for f in frames
         if None not in (f.value(Q), f.value(T_IN), f.value(T_OUT), f.value(P))
     ]
-    q, ti, to, p = (list(c) for c in zip(*rows, strict=True))
+    q, ti, to, p, u_rng, i_rng = (list(c) for c in zip(*rows, strict=True))
+    # the % of range term on the range the analyser reported during the window (largest)
+    range_w = max(u * i for u, i in zip(u_rng, i_rng, strict=True))
     dt = [b - a for a, b in zip(ti, to, strict=True)]
 
     def sdm(xs):
@@ -185,7 +190,7 @@ def test_a_steady_points_uncertainty_recomputed_by_hand(en14511_run, doc14511):
     ]
     u_phi = math.sqrt(sum(t * t for t in terms))
     u_p = math.sqrt(
-        ((pa["reading_pct"] / 100 * pm + pa["range_pct"] / 100 * pa["range_w"]) / r3) ** 2
+        ((pa["reading_pct"] / 100 * pm + pa["range_pct"] / 100 * range_w) / r3) ** 2
         + (pa["drift_pct"] / 100 * pm / r3) ** 2
         + (unc_table["power_per_k_outlet_pct"]["value"] / 100 * pm * dev["water_outlet"] / r3) ** 2
         + (unc_table["power_per_k_air_pct"]["value"] / 100 * pm * dev["air_dry_bulb"] / r3) ** 2
@@ -407,3 +412,61 @@ def test_an_en14825_result_without_declared_auxiliary_powers_still_validates(doc
     assert block["aux_w"] is None and block["scop"] is None and block["eta_s_percent"] is None
     doc = {**doc14825, "scop": block}
     assert schema_problems(doc) == []
+
+
+def _power_sensor(point: dict) -> dict:
+    return next(s for s in point["sensors"] if s["channel"] == P)
+
+
+def test_each_point_records_the_power_range_read_back_in_its_window(en14511_run, doc14511):
+    """The stored frames' Urange x Irange (auto range on the shipped station), not the
+    station's declared 6000 W, is the range of the point's sensor record and budget row."""
+    for point in doc14511["points"]:
+        if point["first_seq"] is None or not point["uncertainty"]["available"]:
+            continue
+        with RunStore.open(en14511_run.dir) as store:
+            frames = list(store.frames(point["first_seq"], point["last_seq"]))
+        used = [f for f in frames if None not in (f.value(Q), f.value(T_IN), f.value(T_OUT))]
+        used = [f for f in used if f.value(P) is not None]
+        u, i = max(((f.value(U_RNG), f.value(I_RNG)) for f in used), key=lambda r: r[0] * r[1])
+        sensor = _power_sensor(point)
+        assert (sensor["range"], sensor["range_unit"]) == (u * i, "W")
+        assert sensor["range_declared"] is False and f"Urange {u:g} V" in sensor["range_source"]
+        volts = next(s for s in point["sensors"] if s["channel"] == "power_analyser.U")
+        assert (volts["range"], volts["range_unit"]) == (u, "V")
+        row = next(
+            r for r in point["uncertainty"]["budget"]["power_w"] if "% of range" in r["name"]
+        )
+        assert row["value"] == u * i and "read back" in row["source"]
+
+
+def test_ranges_fixed_in_the_station_options_are_the_ones_recorded(tmp_path):
+    """600 V x 20 A set by the driver at setup: 12 000 W in the record, twice the declared."""
+    text = full_station_text().replace(
+        'address = "sim:power_analyser"\n',
+        'address = "sim:power_analyser"\noptions = { voltage_range = 600, current_range = 20 }\n',
+        1,
+    )
+    assert "voltage_range = 600" in text
+    run = run_plan(tmp_path, EN14511_PLAN.split("points:")[0], text)  # A7W35 alone
+    doc = result_of(run.dir)
+    point = next(p for p in doc["points"] if p["id"] == "A7W35")
+    sensor = _power_sensor(point)
+    assert (sensor["range"], sensor["range_declared"]) == (12000.0, False)
+    assert "Urange 600 V" in sensor["range_source"] and "Irange 20 A" in sensor["range_source"]
+    assert schema_problems(doc) == []
+
+
+def test_without_a_range_from_the_analyser_the_declared_one_is_used_and_flagged():
+    settings = bench_settings(sim_station_path().read_text(), "sim.toml")
+    cols = {P: [2000.0, 2000.0], U_RNG: [None, None], I_RNG: [300.0, None]}
+    ranges = pointcalc.power_range(cols, [0, 1], settings)
+    assert ranges == {
+        "voltage_v": None,
+        "current_a": None,
+        "power_w": 6000.0,
+        "source": pointcalc.RANGE_DECLARED,
+        "declared": True,
+    }
+    read = pointcalc.power_range({U_RNG: [300.0, 300.0], I_RNG: [10.0, 20.0]}, [0, 1], settings)
+    assert (read["power_w"], read["current_a"], read["declared"]) == (6000.0, 20.0, False)

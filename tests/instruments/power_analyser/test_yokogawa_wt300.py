@@ -34,7 +34,9 @@ SETUP = [
     (":COMM:REM ON", None),
     (":COMM:HEAD OFF", None),
     (":NUM:FORM ASCII", None),
-    (":NUM:NORM:NUM 8", None),
+    (":INP:VOLT:AUTO ON", None),  # no range in the station's options: auto
+    (":INP:CURR:AUTO ON", None),
+    (":NUM:NORM:NUM 10", None),
     (":NUM:NORM:ITEM1 U,1", None),
     (":NUM:NORM:ITEM2 I,1", None),
     (":NUM:NORM:ITEM3 P,1", None),
@@ -43,6 +45,8 @@ SETUP = [
     (":NUM:NORM:ITEM6 LAMB,1", None),
     (":NUM:NORM:ITEM7 FU,1", None),
     (":NUM:NORM:ITEM8 WH,1", None),
+    (":NUM:NORM:ITEM9 URAN,1", None),
+    (":NUM:NORM:ITEM10 IRAN,1", None),
     (":STAT:ERR?", '0,"No error"'),
 ]
 
@@ -109,8 +113,8 @@ async def test_a_read_is_one_query(bench: Bench, pa: YokogawaWT300) -> None:
     readings = await pa.read()
     [(command, reply)] = bench.server.transcript
     assert command == ":NUM:NORM:VAL?"
-    assert reply is not None and len(reply.split(",")) == 8
-    assert list(readings) == ["U", "I", "P", "S", "Q", "PF", "F", "WH"]
+    assert reply is not None and len(reply.split(",")) == 10
+    assert list(readings) == ["U", "I", "P", "S", "Q", "PF", "F", "WH", "Urange", "Irange"]
     assert {k: r.unit for k, r in readings.items()} == pa.channels()
     assert all(r.quality is Quality.OK for r in readings.values())
 
@@ -126,8 +130,12 @@ def test_channels_in_display_order() -> None:
         "PF": "",
         "F": "Hz",
         "WH": "Wh",
+        "Urange": "V",
+        "Irange": "A",
     }
-    assert [c.function for c in CHANNELS] == ["U", "I", "P", "S", "Q", "LAMB", "FU", "WH"]
+    assert [c.function for c in CHANNELS] == [
+        *("U", "I", "P", "S", "Q", "LAMB", "FU", "WH", "URAN", "IRAN")
+    ]
 
 
 async def test_identify(bench: Bench, pa: YokogawaWT300) -> None:
@@ -204,6 +212,8 @@ async def test_over_range_fault_reads_invalid(
 ) -> None:
     bench.faults.inject("power_analyser", FaultKind.OVER_RANGE, **params)
     readings = await pa.read()
+    ranges = {readings.pop("Urange").value, readings.pop("Irange").value}
+    assert ranges == {300.0, 0.5}  # the range itself is still known
     assert all(r.quality is Quality.INVALID for r in readings.values())
     assert all(r.value is None and r.detail == detail for r in readings.values())
     bench.faults.clear()
@@ -214,8 +224,8 @@ async def test_over_range_fault_reads_invalid(
 async def test_wrong_item_count_is_a_protocol_error_and_the_next_call_resets_up(
     bench: Bench, pa: YokogawaWT300
 ) -> None:
-    bench.server.handle_line(":NUM:NORM:NUM 10")  # someone changed it on the front panel
-    with pytest.raises(ProtocolError, match="expected 8 values, got 10"):
+    bench.server.handle_line(":NUM:NORM:NUM 9")  # someone changed it on the front panel
+    with pytest.raises(ProtocolError, match="expected 10 values, got 9"):
         await pa.read()
     bench.server.transcript.clear()
     assert all(r.quality is Quality.OK for r in (await pa.read()).values())
@@ -378,3 +388,45 @@ async def test_closing_one_driver_leaves_another_working(bench: Bench, pa: Yokog
     await other.connect()
     await other.close()
     assert (await pa.read())["U"].quality is Quality.OK
+
+
+# -- ranges ----------------------------------------------------------------------------------
+async def test_ranges_from_the_options_are_sent_and_read_back_with_every_read() -> None:
+    """Standby draws ~0.12 A at 230 V: auto would pick 300 V / 0.5 A; the options fix them."""
+    async with Bench(RealClock()) as b:
+        pa = YokogawaWT300("pa1", b.address, voltage_range=600, current_range=20)
+        await pa.connect()
+        try:
+            fixed = [(":INP:VOLT:RANG 600", None), (":INP:CURR:RANG 20", None)]
+            assert b.server.transcript == [*SETUP[:5], *fixed, *SETUP[7:]]
+            readings = await pa.read()
+            assert (readings["Urange"].value, readings["Irange"].value) == (600.0, 20.0)
+            assert (readings["Urange"].unit, readings["Irange"].unit) == ("V", "A")
+            b.server.handle_line(":INP:CURR:RANG 10")  # changed on the front panel
+            assert (await pa.read())["Irange"].value == 10.0  # each read says which
+        finally:
+            await pa.close()
+
+
+async def test_a_fixed_range_too_small_reads_over_range_with_its_range() -> None:
+    async with Bench(RealClock()) as b:
+        pa = YokogawaWT300("pa1", b.address, voltage_range=150)  # 230 V > 1.4 x 150 V
+        await pa.connect()
+        try:
+            readings = await pa.read()
+            assert readings["U"].quality is Quality.INVALID and "over-range" in readings["U"].detail
+            assert readings["Urange"].value == 150.0
+        finally:
+            await pa.close()
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"voltage_range": 250}, "voltage range 250 is not one of 15, 30, 60, 150, 300, 600"),
+        ({"current_range": 40}, "current range 40 is not one of 0.5, 1, 2, 5, 10, 20"),
+    ],
+)
+def test_a_range_the_wt310e_lacks_is_refused_before_the_wire(option, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        YokogawaWT300("pa1", "TCPIP::127.0.0.1::1::SOCKET", **option)

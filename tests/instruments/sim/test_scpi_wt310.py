@@ -335,3 +335,27 @@ async def test_a_plain_pyvisa_session_gets_idn_and_values(sim: Sim) -> None:
     assert idn == "YOKOGAWA,WT310E,C2SIM0001,F1.03"
     assert len(values.split(",")) == 10
     assert all(NR3.fullmatch(v) for v in values.split(","))
+
+
+async def test_ranges_set_fixed_or_auto_read_back_and_over_range(sim: Sim, client: Client) -> None:
+    """Standby: 230 V, ~0.12 A (auto: 300 V, 0.5 A); a fixed range is what URAN/IRAN and
+    the range queries then report, and an input beyond 140 % of it reads over-range."""
+    await client.send(":COMM:HEAD OFF;:NUM:NORM:NUM 3;ITEM1 U;ITEM2 URAN;ITEM3 IRAN")
+    assert await client.query(":INP:VOLT:AUTO?;:INP:CURR:AUTO?") == "1;1"
+    assert await client.query(":INP:VOLT:RANG?;:INP:CURR:RANG?") == "3.00000E+02;5.00000E-01"
+    await client.send(":INPUT:VOLTAGE:RANGE 600V;:INP:CURR:RANG 20")
+    assert await client.query(":INP:VOLT:AUTO?;:INP:CURR:AUTO?") == "0;0"
+    u, u_range, i_range = (await client.query(":NUM:NORM:VAL?")).split(",")
+    assert NR3.fullmatch(u) and (u_range, i_range) == ("6.00000E+02", "2.00000E+01")
+    await client.send(":INP:VOLT:RANG 150")  # 230 V > 1.4 x 150 V
+    assert await client.query(":NUM:NORM:VAL?") == "INF,1.50000E+02,2.00000E+01"
+    await client.send(":INP:VOLT:AUTO ON")
+    assert await client.query(":INP:VOLT:RANG?") == "3.00000E+02"
+    await client.send(":INP:VOLT:RANG 250")  # not a WT310E range
+    assert await client.errors() == ['224,"Illegal parameter value"']
+
+
+async def test_ranges_are_frozen_while_integrating(client: Client) -> None:
+    await client.send(":COMM:HEAD OFF;:INTEG:STAR;:INP:CURR:RANG 5;:INP:VOLT:AUTO ON")
+    assert await client.errors() == ['221,"Setting conflict"'] * 2
+    assert await client.query(":INP:CURR:AUTO?") == "1"
