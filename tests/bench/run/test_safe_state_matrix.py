@@ -98,6 +98,7 @@ async def test_heat_pump_off_or_run_unsafe(sim_run, tmp_path, role, fault, phase
         speed=SPEED,
         station=fast_station(tmp_path),
         during=injector(role, kind, phase),
+        limit_s=45.0,
     )
     assert [f.kind for f in done.sim.faults.history] == [kind]  # the fault was injected
     store = RunStore.open(done.prepared.run_dir)
