@@ -321,7 +321,7 @@ class Engine:
 
         async def again() -> None:
             delay = self.period_s
-            while self.unsafe is not None:
+            while self.unsafe is not None and not self._ending:  # see `_retry`
                 await self.clock.sleep(delay)
                 async with self._bench_lock:
                     if self.unsafe is not None:
@@ -462,8 +462,10 @@ class Engine:
         task.add_done_callback(self._background.discard)
 
     async def _retry(self, command: Command) -> None:
+        """Until it succeeds or the run ends: `_ending` too, because a driver's library can
+        swallow the cancellation (CPython 3.11 `wait_for`), which would loop here forever."""
         delay = self.period_s
-        while True:
+        while not self._ending:
             await self.clock.sleep(delay)
             try:
                 await self._execute(command)
