@@ -48,3 +48,32 @@ async def test_a_shipped_plan_completes_with_every_point_valid(tmp_path, name, s
     for p in doc["points"]:
         if p["transient"]:
             assert p["transient_record"]["rule_met"], p["transient_record"]["rule"]
+
+
+LOAD_BASED = "load_based_average_medium"
+SHORT_LOAD_BASED = {"warm_up_min": 20, "duration_min": 60}  # the shipped buildings and cycles
+LOAD_BASED_SPEED = 150.0
+
+
+def shortened_load_based() -> str:
+    """The shipped load-based plan with shorter warm-ups and fixed times, 5 s samples (the
+    loop still steps every second, on the latest frame)."""
+    doc = yaml.safe_load((SHIPPED_PLANS / f"{LOAD_BASED}.yaml").read_text(encoding="utf-8"))
+    for point in doc["points"]:
+        point["load_based"] = {**point["load_based"], **SHORT_LOAD_BASED}
+        point["timing"] = {"sample_s": 5}
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+@pytest.mark.timeout(600)
+async def test_the_shipped_load_based_plan_meets_every_demanded_load(tmp_path):
+    done = await run_on_sim(tmp_path, shortened_load_based(), speed=LOAD_BASED_SPEED, limit_s=400)
+    assert done.phase == Phase.DONE
+    doc = build_result(load_run(done.prepared.run_dir))
+    not_valid = {
+        p["id"]: (p["status"], p["reason"]) for p in doc["points"] if p["status"] != "valid"
+    }
+    assert not not_valid
+    achieved = {p["id"]: p["load_based"]["load_achieved_pct"] for p in doc["points"]}
+    assert all(abs(pct - 100.0) <= 5.0 for pct in achieved.values()), achieved
+    assert doc["load_based_scop"] is not None
