@@ -141,6 +141,7 @@ class PointOutcome:
     quantities: dict[str, dict[str, Any]] = field(default_factory=dict)
     defrosts: int = 0
     water_set: dict[str, float] = field(default_factory=dict)
+    load_based: dict[str, Any] | None = None  # the engine's load-based record (§7)
 
 
 class Sequencer:

@@ -10,9 +10,12 @@ not only by the sequencer's verdict.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 
+from bench.export.report_html import report_html
 from bench.export.result import build_result
 from bench.export.rundata import load_run
 from bench.plan.loader import SHIPPED_PLANS
@@ -75,5 +78,13 @@ async def test_the_shipped_load_based_plan_meets_every_demanded_load(tmp_path):
     }
     assert not not_valid
     achieved = {p["id"]: p["load_based"]["load_achieved_pct"] for p in doc["points"]}
+    cops = {p["id"]: p["load_based"]["cop"] for p in doc["points"]}
+    report = report_html(load_run(done.prepared.run_dir), doc)
+    rows = re.findall(r'<tr class="lb-point"><td>(\w)</td>(.*?)</tr>', report, re.S)
+    assert [point for point, _ in rows] == ["A", "B", "C", "D"]
+    for point, row in rows:  # demanded and achieved load, the achieved share, the COP
+        cells = re.findall(r'<td class="n">([^<]*)</td>', row)
+        assert cells[2] == f"{achieved[point]:.1f}" and cells[3].startswith(f"{cops[point]:.2f}")
+    assert f"{doc['load_based_scop']['scop']:.2f}" in report.split('class="kv lb-scop"')[1]
     assert all(abs(pct - 100.0) <= 5.0 for pct in achieved.values()), achieved
     assert doc["load_based_scop"] is not None
