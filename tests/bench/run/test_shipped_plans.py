@@ -55,7 +55,7 @@ async def test_a_shipped_plan_completes_with_every_point_valid(tmp_path, name, s
 
 LOAD_BASED = "load_based_average_medium"
 SHORT_LOAD_BASED = {"warm_up_min": 20, "duration_min": 60}  # the shipped buildings and cycles
-LOAD_BASED_SPEED = 150.0
+LOAD_BASED_SPEED = 200.0
 
 
 def shortened_load_based() -> str:
@@ -86,5 +86,6 @@ async def test_the_shipped_load_based_plan_meets_every_demanded_load(tmp_path):
         cells = re.findall(r'<td class="n">([^<]*)</td>', row)
         assert cells[2] == f"{achieved[point]:.1f}" and cells[3].startswith(f"{cops[point]:.2f}")
     assert f"{doc['load_based_scop']['scop']:.2f}" in report.split('class="kv lb-scop"')[1]
+    print("RESULTS", achieved, cops, doc["load_based_scop"].get("scop"), doc["load_based_scop"].get("scop_on"))  # TEMP
     assert all(abs(pct - 100.0) <= 5.0 for pct in achieved.values()), achieved
     assert doc["load_based_scop"] is not None
