@@ -84,7 +84,9 @@ def point_parts(
         else None
     )
     record = None
-    if numbers is not None and point["transient"]:
+    # a load-based point's window is §7's (whole compressor or defrost cycles, or the fixed
+    # time), cut by the sequencer; the EN 14511-3 transient rule is not its rule
+    if numbers is not None and point["transient"] and "load_based" not in point:
         record = _transient_record(numbers.get("cycles") or [], t, timing)
     checks = []
     if t:

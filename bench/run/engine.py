@@ -356,6 +356,7 @@ class Engine:
             }
             if outcome.spec.load_based is not None:
                 record["load_based"] = load_based_record(outcome, self.emulation, self.water)
+                outcome.load_based = record["load_based"]
             frames = outcome.frames
             self.store.put_point(
                 outcome.spec.index,

@@ -4,6 +4,15 @@ The result is integrated over whole compressor cycles once the unit cycles: from
 the compressor to the start `cycles` cycles later. A unit that modulates without stopping is
 measured for the point's fixed time instead; one that cycles too slowly to give `cycles` whole
 cycles in that time is measured over the whole cycles it gave (at least one).
+
+A unit that defrosts is measured over whole defrost cycles (from one defrost end to a later
+one: `cycles` of them, or as many as fill the fixed time), as EN 14511-3 measures a transient
+test (docs/standards.md §2): a defrost draws heat back from the building, so a window that
+holds part of a defrost cycle misstates the load met. A defrost in the warm-up counts too: the
+unit frosts at this point, and a window that starts in the recovery from it but ends before
+the next defrost would credit it with heat it owes. If none comes for twice the fixed time,
+the unit has stopped frosting and the last fixed time is measured; a unit that cycles on and
+off too slowly for a whole cycle in the fixed time is waited for as long.
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ from bench.run.points import (
     WATER_OUT,
 )
 
+SLOW_LIMIT = 2.0  # × the fixed time: the longest wait for a whole compressor or defrost cycle
+
 if TYPE_CHECKING:
     from bench.plan.loadbased import LoadBasedSetting
     from bench.run.emulation import EmulationHost
@@ -39,8 +50,15 @@ class CycleWatch:
     on: bool | None = None
     starts: list[float] = field(default_factory=list)
     stops: list[float] = field(default_factory=list)
+    defrosting: bool = False
+    defrost_ends: list[float] = field(default_factory=list)
 
     def update(self, frame: Frame) -> None:
+        defrost = frame.value(HP_DEFROST)
+        if defrost is not None:
+            if self.defrosting and defrost < 0.5:
+                self.defrost_ends.append(frame.t)
+            self.defrosting = defrost >= 0.5
         value = frame.value(HP_COMPRESSOR_ON)
         if value is None:
             return
@@ -53,6 +71,10 @@ class CycleWatch:
         self, collect_from: float, t: float, setting: LoadBasedSetting
     ) -> tuple[float, float] | None:
         """The period to integrate over, once it is complete; None while measuring on."""
+        if self.defrosting:
+            return None  # never ends inside a defrost
+        if self.defrost_ends:  # the unit frosts at this point (in its warm-up or since)
+            return self._defrost_window(collect_from, t, setting)
         starts = [s for s in self.starts if s >= collect_from]
         if setting.cycles is not None and len(starts) > setting.cycles:
             return starts[0], starts[setting.cycles]
@@ -60,7 +82,23 @@ class CycleWatch:
             return None
         if len(starts) >= 2:
             return starts[0], starts[-1]
+        if self.stops and t - collect_from < SLOW_LIMIT * setting.duration_s:
+            return None  # it cycles, slowly: at least one whole cycle
         return collect_from, t
+
+    def _defrost_window(
+        self, collect_from: float, t: float, setting: LoadBasedSetting
+    ) -> tuple[float, float] | None:
+        """Whole defrost cycles from the first defrost end of the collection; the fixed time
+        after none came for twice that time (the unit stopped frosting)."""
+        ends = [e for e in self.defrost_ends if e >= collect_from]
+        wanted = setting.cycles or 1
+        for k, end in enumerate(ends[1:], start=1):
+            if k >= wanted or end - ends[0] >= setting.duration_s:
+                return ends[0], end
+        if t - max(collect_from, self.defrost_ends[-1]) >= SLOW_LIMIT * setting.duration_s:
+            return t - setting.duration_s, t
+        return None
 
     def cycling_between(self, start: float, end: float) -> bool:
         return any(start <= s <= end for s in self.stops)

@@ -55,6 +55,7 @@ class Phase(StrEnum):
     FAILED = "failed"
 
 
+STALE_GRACE = 0.1  # of a load-based warm-up: the longest stale spell that does not reset it
 ACTIVE = {Phase.SETTING, Phase.STABILISING, Phase.EQUILIBRIUM, Phase.COLLECTING}
 FINAL = {Phase.DONE, Phase.ABORTED, Phase.FAILED}
 
@@ -140,6 +141,7 @@ class PointOutcome:
     quantities: dict[str, dict[str, Any]] = field(default_factory=dict)
     defrosts: int = 0
     water_set: dict[str, float] = field(default_factory=dict)
+    load_based: dict[str, Any] | None = None  # the engine's load-based record (§7)
 
 
 class Sequencer:
@@ -623,7 +625,7 @@ class Sequencer:
             started=t,
             inlet_sp=inlet,
             flow_sp=flow,
-            judge=Judge(self._controlled(spec, inlet, flow)),
+            judge=self._judge(spec, inlet, flow),
             last_adjust=t,
             timeout_from=t,
         )
@@ -651,6 +653,13 @@ class Sequencer:
         if spec.flow_from is not None:
             return self.flows_seen.get(spec.flow_from)
         return spec.initial_flow_m3h
+
+    def _judge(self, spec: PointSpec, inlet: float, flow: float) -> Judge:
+        """A load-based warm-up is not reset by a short spell of stale readings (a tenth of the
+        warm-up): a reading that did not arrive in time is no evidence that the conditions
+        were lost (decision 0150); one out of tolerance still resets it."""
+        grace = None if spec.load_based is None else spec.load_based.warm_up_s * STALE_GRACE
+        return Judge(self._controlled(spec, inlet, flow), stale_grace_s=grace)
 
     def _controlled(self, spec: PointSpec, inlet: float, flow: float) -> list[Controlled]:
         tol = self.judgement.tolerances
@@ -680,7 +689,7 @@ class Sequencer:
         """New set values (after a trim or a pause): judge the point afresh from now."""
         p = self.point
         assert p is not None
-        p.judge = Judge(self._controlled(p.spec, p.inlet_sp, p.flow_sp))
+        p.judge = self._judge(p.spec, p.inlet_sp, p.flow_sp)
         p.collect_from, p.collection_frames = None, []
 
 

@@ -93,6 +93,10 @@ class Judge:
     defrost_flags: list[bool] = field(default_factory=list)
     in_tolerance_since: float | None = None
     last_out: str = ""  # why the latest sample was out of tolerance
+    # a reading missing for up to this long (since the last complete sample) is neither in nor
+    # out of tolerance: no evidence either way (a load-based warm-up, decision 0150)
+    stale_grace_s: float | None = None
+    last_complete: float | None = None  # time of the last sample with every reading
 
     def __post_init__(self) -> None:
         self.deviations = {q.name: [] for q in self.quantities}
@@ -111,19 +115,25 @@ class Judge:
         but neither breaks nor starts a period in tolerance."""
         self.times.append(t)
         self.defrost_flags.append(defrost)
-        inside, reasons = True, []
+        inside, missing, reasons = True, False, []
         for q in self.quantities:
             value = measured.get(q.name)
             dev = math.nan if value is None else q.deviation(value)
             self.deviations[q.name].append(dev)
             if math.isnan(dev):
-                inside = False
+                missing = True
                 reasons.append(f"{q.name}: no valid reading")
             elif abs(dev) > q.tolerance.individual:
                 inside = False
                 reasons.append(
                     f"{q.name} {dev:+.3g} {q.tolerance.unit} (±{q.tolerance.individual:g})"
                 )
+        if not missing:
+            self.last_complete = t
+        elif inside and self._stale_excused(t):
+            excused = True
+        else:
+            inside = False
         if excused:
             return self.in_tolerance_since is not None
         if inside:
@@ -134,6 +144,14 @@ class Judge:
             self.in_tolerance_since = None
             self.last_out = "; ".join(reasons)
         return inside
+
+    def _stale_excused(self, t: float) -> bool:
+        """Readings missing, none out: within the grace since the last complete sample."""
+        return (
+            self.stale_grace_s is not None
+            and self.last_complete is not None
+            and t - self.last_complete <= self.stale_grace_s
+        )
 
     def held_for(self, now: float) -> float:
         """Seconds everything has been continuously within its individual limits."""

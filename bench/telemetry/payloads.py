@@ -187,6 +187,8 @@ def point_payload(
         quantities=json_safe(outcome.quantities),
         results=json_safe(results),
     )
+    if getattr(outcome, "load_based", None) is not None:  # docs/standards.md §7
+        out["load_based"] = json_safe(outcome.load_based)
     return out
 
 

@@ -26,7 +26,8 @@ def emulate(
     manual_clock, air_c: float, plc: float, t_flow: float, hours: float, design_w: float = 9000.0
 ):
     """Run the unit on its curve with the building's return commanded every second; returns
-    the model, the on/off history [(t, on)] and the mean heat delivered over the last half."""
+    the model, the on/off history [(t, on)] and the mean heat delivered over the last half.
+    The heat of every second and the defrost ends are left in `model.trace`."""
     model = BenchModel(manual_clock)
     sizing = size(design_w, plc, t_flow, DISTRIBUTIONS["medium"])
     building = OneMass.sized(sizing)
@@ -37,11 +38,17 @@ def emulate(
     h.inlet_sp = h.inlet_c = h.outlet_c = building.return_c
     h.tracking, hp.control_mode, hp.heating_curve, hp.running = True, OWN_CURVE, 2, True
     history, heat, n = [], 0.0, int(hours * 3600)
+    model.trace = {"heat": [], "defrost_ends": []}
     for i in range(n):
         manual_clock.advance(1.0)
         model.advance()
         m = h.flow_m3h / 3600 * water_density(h.inlet_c)
         flows = building.step(h.outlet_c, h.inlet_c, m, 1.0)
+        model.trace["heat"].append(flows.phi_hp_w)
+        if hp.defrost:
+            model.trace["end"] = i + 1
+        elif model.trace.pop("end", None) == i:
+            model.trace["defrost_ends"].append(i)
         h.inlet_sp = building.return_c
         on = hp.own.compressor_on
         if not history or history[-1][1] != on:
@@ -66,6 +73,19 @@ def test_high_load_modulates_without_cycling_and_meets_the_load(manual_clock) ->
     q_max = model.perfmap.max_capacity_w(-7.0, 52.0)
     assert MIN_MODULATION * q_max < mean_heat < q_max
     assert mean_heat == pytest.approx(7500 * 0.8846, rel=0.05)  # defrosts included
+
+
+def test_over_whole_defrost_cycles_the_unit_makes_up_the_heat_its_defrosts_drew(
+    manual_clock,
+) -> None:
+    """The heat a defrost draws back from the building is made up after it (the colder return
+    asks more of the feed-forward), so over whole defrost cycles the load met is the
+    building's: what a load-based point measured over whole defrost cycles must find."""
+    model, _, _ = emulate(manual_clock, 2.0, 0.5385, 42.0, 6.0)
+    ends = model.trace["defrost_ends"]
+    assert len(ends) >= 3
+    whole = model.trace["heat"][ends[-3] : ends[-1]]  # the last two whole defrost cycles
+    assert sum(whole) / len(whole) == pytest.approx(9000 * 0.5385, rel=0.05)
 
 
 def test_tracking_inlet_is_a_fast_slew_limited_lag(manual_clock) -> None:
