@@ -508,33 +508,13 @@ def _capacity_rows(
                 src("heat_loss", ""),
             )
         )
-    for name, dev, coeff, key in (
-        (
-            "condition: outlet water mean deviation",
-            stats.dev_outlet_k,
-            acc.phi_per_k_outlet,
-            "phi_per_k_outlet",
-        ),
-        ("condition: air mean deviation", stats.dev_air_k, acc.phi_per_k_air, "phi_per_k_air"),
-    ):
-        if coeff:
-            u = abs(dev) / math.sqrt(3.0)
-            c = coeff * phi_w
-            rows.append(
-                Contribution(
-                    name,
-                    "B",
-                    dev,
-                    "K",
-                    u,
-                    "K",
-                    math.sqrt(3.0),
-                    c,
-                    "W/K",
-                    abs(c) * u,
-                    src(key, ""),
-                )
-            )
+    rows += _condition_rows(
+        stats,
+        output_w=phi_w,
+        per_k=(acc.phi_per_k_outlet, acc.phi_per_k_air),
+        sources=acc.sources,
+        keys=("phi_per_k_outlet", "phi_per_k_air"),
+    )
     n_dt, n_q = stats.n_eff.get("dt"), stats.n_eff.get("qv")
     rows += [
         Contribution(
@@ -621,33 +601,13 @@ def _power_rows(stats: PointStats, acc: Accuracies) -> list[Contribution]:
                 src("power_drift", "station accuracy"),
             )
         )
-    for name, dev, coeff, key in (
-        (
-            "condition: outlet water mean deviation",
-            stats.dev_outlet_k,
-            acc.p_per_k_outlet,
-            "p_per_k_outlet",
-        ),
-        ("condition: air mean deviation", stats.dev_air_k, acc.p_per_k_air, "p_per_k_air"),
-    ):
-        if coeff:
-            u = abs(dev) / math.sqrt(3.0)
-            c = coeff * p
-            rows.append(
-                Contribution(
-                    name,
-                    "B",
-                    dev,
-                    "K",
-                    u,
-                    "K",
-                    math.sqrt(3.0),
-                    c,
-                    "W/K",
-                    abs(c) * u,
-                    src(key, ""),
-                )
-            )
+    rows += _condition_rows(
+        stats,
+        output_w=p,
+        per_k=(acc.p_per_k_outlet, acc.p_per_k_air),
+        sources=acc.sources,
+        keys=("p_per_k_outlet", "p_per_k_air"),
+    )
     rows.append(
         Contribution(
             "power scatter (Type A)",
@@ -663,6 +623,43 @@ def _power_rows(stats: PointStats, acc: Accuracies) -> list[Contribution]:
             _type_a_source(stats.n, stats.n_eff.get("p")),
         )
     )
+    return rows
+
+
+def _condition_rows(
+    stats: PointStats,
+    *,
+    output_w: float,
+    per_k: tuple[float | None, float | None],
+    sources: Mapping[str, str],
+    keys: tuple[str, str],
+) -> list[Contribution]:
+    """The result's sensitivity to the mean deviations of the outlet water and the air from
+    their set values (Type B, rectangular over ±|deviation|): `per_k` are the station's
+    relative sensitivities per kelvin, each row naming its source."""
+    rows = []
+    for name, dev, coeff, key in (
+        ("condition: outlet water mean deviation", stats.dev_outlet_k, per_k[0], keys[0]),
+        ("condition: air mean deviation", stats.dev_air_k, per_k[1], keys[1]),
+    ):
+        if coeff:
+            u = abs(dev) / math.sqrt(3.0)
+            c = coeff * output_w
+            rows.append(
+                Contribution(
+                    name,
+                    "B",
+                    dev,
+                    "K",
+                    u,
+                    "K",
+                    math.sqrt(3.0),
+                    c,
+                    "W/K",
+                    abs(c) * u,
+                    sources.get(key, ""),
+                )
+            )
     return rows
 
 
