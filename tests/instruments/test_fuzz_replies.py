@@ -412,7 +412,11 @@ def delivery(draw: st.DrawFn, data: bytes, answer_end: int | None = None) -> Ans
 # Yokogawa WT300 (SCPI over pyvisa-py, LF-terminated lines)
 # ================================================================================================
 WT_IDN = "YOKOGAWA,WT310E,C2FZ00001,F1.03"
-WT_CANON_VALUES = ["+2.30012E+02", "+1.00000E+00", "+2.30000E+02"] + ["+1.00000E+00"] * 5
+WT_CANON_VALUES = (
+    ["+2.30012E+02", "+1.00000E+00", "+2.30000E+02"]
+    + ["+1.00000E+00"] * 5
+    + ["+3.00000E+02", "+5.00000E+00"]  # URAN, IRAN: the ranges read back with every read
+)
 WT_CANON = {
     "*IDN?": WT_IDN,
     ":NUM:NORM:VAL?": ",".join(WT_CANON_VALUES),
@@ -521,7 +525,8 @@ class WtCase:
 @st.composite
 def wt_cases(draw: st.DrawFn, target: str) -> WtCase:
     if target == ":NUM:NORM:VAL?":
-        tokens = draw(st.lists(st.one_of(wt_numbers, wt_sentinels), min_size=8, max_size=8))
+        n = len(WT_CANON_VALUES)
+        tokens = draw(st.lists(st.one_of(wt_numbers, wt_sentinels), min_size=n, max_size=n))
     elif target == "*IDN?":
         tokens = draw(st.lists(wt_words, min_size=4, max_size=4))
     elif target == ":INTEG:STAT?":
