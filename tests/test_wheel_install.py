@@ -146,7 +146,9 @@ def test_the_tui_starts_from_the_wheel_in_a_real_terminal(installed):
     if shutil.which("tmux") is None:
         pytest.fail("tmux is not installed: make test installs it (scripts/system-deps)")
     session = f"hpbench-wheel-{os.getpid()}"
-    command = f"{installed.venv / 'bin' / 'hpbench'} tui --sim --speed 20; sleep 0.1"
+    (installed.work / "tui-results").mkdir()  # as `hpbench run`, the TUI refuses a missing one
+    hpbench = installed.venv / "bin" / "hpbench"
+    command = f"{hpbench} tui --sim --speed 20 --results tui-results; sleep 0.1"
     tmux = ["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24"]
     started = _run([*tmux, "-c", str(installed.work), "-e", "TERM=xterm-256color", command], REPO)
     assert started.returncode == 0, started.stderr
