@@ -73,6 +73,9 @@ async def test_an_interrupted_run_resumes_from_the_runs_screen(
     async with app.run_test(size=(80, 24)) as pilot:
         await start_plan(pilot, app)
         await next_event(events, state_to("setting"))
+        # paused, so that a loaded machine cannot finish the quick plan before the signal
+        assert first.pause()
+        await next_event(events, state_to("paused"))
         run_dir = first.run_dir
         await pilot.press("r", "2")
         await until(pilot, lambda: "running" in screen_text(app) and "of 2" in screen_text(app))
