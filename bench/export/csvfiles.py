@@ -19,17 +19,10 @@ from typing import Any
 
 from bench.export.result import iso
 from bench.export.rundata import RunData
+from bench.profiles import QUANTITIES  # the judged quantities: one column group each
 
 POINTS_NAME = "points.csv"
 SAMPLES_NAME = "samples.csv"
-QUANTITIES = (
-    "air_dry_bulb",
-    "air_wet_bulb",
-    "water_inlet",
-    "water_outlet",
-    "water_flow",
-    "supply_voltage",
-)
 SET_FIELDS = (
     "air_dry_bulb_c",
     "air_wet_bulb_c",

@@ -30,6 +30,7 @@ def verify(run_dir: Path) -> tuple[int, str]:
     return code, out.getvalue() + err.getvalue()
 
 
+@pytest.mark.timeout(600)  # each example rewrites every result file: minutes on a busy machine
 @FUZZ
 @given(data=st.data())
 def test_a_changed_result_file_never_verifies_and_never_crashes(
