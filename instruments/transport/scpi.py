@@ -53,7 +53,7 @@ class ErrorQueue:
     def problem(self, s: LineSession) -> str | None:
         reply = s.query(self.query)
         code, sep, _ = reply.partition(",")
-        if not sep or not re.fullmatch(r"[+-]?\d+", code.strip()):
+        if not sep or not re.fullmatch(r"[+-]?\d+", code.strip(), re.ASCII):  # int() takes "٣"
             raise s.error(ProtocolError, f"{self.query} answered {reply!r}")
         return None if int(code) == 0 else reply
 
