@@ -317,7 +317,7 @@ class EspecChamber:
         code = reply[3:].strip()
         why = NA_DESCRIPTIONS.get(code, "no description")
         err = self._error(cls, f"{command!r} refused: {reply} ({why})")
-        err.reply = reply  # type: ignore[attr-defined]
+        err.reply = reply
         return err
 
     def _checked(self, command: str, reply: str) -> str:

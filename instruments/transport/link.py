@@ -18,6 +18,7 @@ import pyvisa
 from pyvisa.constants import BufferOperation, StatusCode
 from pyvisa.errors import Error as VisaError
 from pyvisa.errors import InvalidSession, VisaIOError
+from pyvisa.resources import MessageBasedResource
 from pyvisa.rname import InvalidResourceName, parse_resource_name
 
 from instruments.base import ConnectionLost, InstrumentError, InstrumentTimeout
@@ -88,7 +89,7 @@ class VisaLink:
             ) from exc
         timeout_ms = round(timeout_s * 1000)
         try:
-            self._inst = rm.open_resource(
+            inst = rm.open_resource(
                 address,
                 # both explicit: a SOCKET resource defaults to none and every read times out
                 # (pyvisa#98, docs/protocols.md §5.2)
@@ -110,6 +111,10 @@ class VisaLink:
             if gpib and "gpib" in str(exc).lower():
                 raise error(InstrumentError, GPIB_MISSING) from exc
             raise error(ConnectionLost, f"cannot open: {exc}") from exc
+        if not isinstance(inst, MessageBasedResource):  # lines need a message-based resource
+            inst.close()
+            raise error(InstrumentError, f"cannot open: {address} does not carry messages")
+        self._inst = inst
         gone = self._peer_gone()
         if gone:  # pyvisa-py "opens" a socket whose connect was refused
             self.close()
@@ -148,7 +153,7 @@ class VisaLink:
         with contextlib.suppress(Exception):  # the link may already be gone
             self._inst.close()
 
-    def _visa(self, what: str, op: Callable[[pyvisa.resources.MessageBasedResource], T]) -> T:
+    def _visa(self, what: str, op: Callable[[MessageBasedResource], T]) -> T:
         try:
             return op(self._inst)
         except VisaIOError as exc:

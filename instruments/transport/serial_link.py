@@ -28,7 +28,7 @@ def _has_port(url: str) -> bool:
         return False
 
 
-def _close_quietly(port: serial.SerialBase) -> None:
+def _close_quietly(port: serial.Serial) -> None:
     with contextlib.suppress(Exception):  # closing a port that already died must not raise
         port.close()
 
@@ -37,7 +37,7 @@ class SerialLink:
     """One open port; `read` returns one reply with its terminator or raises."""
 
     def __init__(
-        self, port: serial.SerialBase, *, terminator: bytes, timeout_s: float, error: ErrorFactory
+        self, port: serial.Serial, *, terminator: bytes, timeout_s: float, error: ErrorFactory
     ) -> None:
         self._port = port
         self._end = terminator
