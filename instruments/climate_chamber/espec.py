@@ -167,6 +167,9 @@ class EspecChamber:
         "humidity_sp": (0.0, 100.0),
     }
     MAX_RATE: ClassVar[dict[str, float]] = {"temperature": 0.5, "humidity": 3.0}
+    # the protocol as data, on the class: a sibling controller overrides these, not the methods
+    units: ClassVar[dict[str, str]] = CHANNELS
+    read_queries: ClassVar[tuple[Query, ...]] = READ_QUERIES
 
     def __init__(
         self,
@@ -189,7 +192,6 @@ class EspecChamber:
             raise ValueError(f"baudrate must be a positive whole number, not {baudrate!r}")
         self.name = name
         self.address = address
-        self.timeout_s = float(timeout_s)
         self.baudrate = baudrate
         self.rs485_address = rs485_address
         self.session = LineSession(
@@ -198,27 +200,35 @@ class EspecChamber:
             setup=lambda s: None,  # nothing to send on a reconnect; TYPE? is connect()'s alone
             read_termination=TERMINATOR.decode(),
             write_termination=TERMINATOR.decode(),
-            timeout_s=self.timeout_s,
+            timeout_s=float(timeout_s),
             keeps_link_on=(WriteRefused, ProtocolError),  # the chamber answered: line is fine
             on_demand=True,
         )
-        self.session.use_link(
-            SerialLine(
-                address,
-                baudrate=baudrate,
-                terminator=TERMINATOR,
-                timeout_s=self.timeout_s,
-                error=self.session.error,
-            )
+        self._line = SerialLine(
+            address,
+            baudrate=baudrate,
+            terminator=TERMINATOR,
+            timeout_s=float(timeout_s),
+            error=self.session.error,
         )
+        self.session.use_link(self._line)
         self._has_humidity: bool | None = None  # learnt from the chamber (TYPE? / HUMI?)
+
+    @property
+    def timeout_s(self) -> float:
+        return self._line.timeout_s
+
+    @timeout_s.setter
+    def timeout_s(self, seconds: float) -> None:
+        """Takes effect when the port is next opened."""
+        self._line.timeout_s = self.session.timeout_s = seconds
 
     def __repr__(self) -> str:
         return f"EspecChamber({self.name!r}, {self.address!r})"
 
     # -- Instrument -------------------------------------------------------------------------
     def channels(self) -> dict[str, str]:
-        return dict(CHANNELS)
+        return dict(self.units)
 
     async def connect(self) -> None:
         """Open the port and check an ESPEC controller answers (`TYPE?`)."""
@@ -240,7 +250,7 @@ class EspecChamber:
     async def read(self) -> dict[str, Reading]:
         def run(s: LineSession) -> dict[str, Reading]:
             readings: dict[str, Reading] = {}
-            for query in READ_QUERIES:
+            for query in self.read_queries:
                 if query is HUMI and self._has_humidity is False:
                     readings["humidity_sp"] = Reading.invalid("%RH", "chamber has no humidity")
                     continue
@@ -250,7 +260,7 @@ class EspecChamber:
                     readings["humidity_sp"] = Reading.invalid("%RH", "chamber has no humidity")
                     continue
                 readings.update(self._parse(query, self._checked(query.command, reply)))
-            return {channel: readings[channel] for channel in CHANNELS}
+            return {channel: readings[channel] for channel in self.units}
 
         return await self.session.call(run)
 
@@ -348,7 +358,7 @@ class EspecChamber:
         readings: dict[str, Reading] = {}
         for f, token in zip(query.fields, tokens, strict=True):
             if f.channel is not None:
-                readings[f.channel] = f.parse(token, CHANNELS[f.channel])
+                readings[f.channel] = f.parse(token, self.units[f.channel])
             elif not _NUMBER.match(token.strip()):
                 # an unpublished field (a limit) is always a number; anything else means this
                 # is not the answer to this query (a stray line, say), not a sentinel

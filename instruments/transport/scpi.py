@@ -103,6 +103,15 @@ class ScpiInstrument:
             visa_library=visa_library,
         )
 
+    @property
+    def timeout_s(self) -> float:
+        return self.session.timeout_s
+
+    @timeout_s.setter
+    def timeout_s(self, seconds: float) -> None:
+        """Takes effect on the next (re)connect."""
+        self.session.timeout_s = seconds
+
     # -- the declaration -------------------------------------------------------------------
     def setup_commands(self) -> Sequence[str]:
         """Sent in order on every (re)connect, then the error check."""

@@ -57,7 +57,7 @@ class LineSession:
             address,
             read_termination=read_termination,
             write_termination=write_termination,
-            timeout_s=timeout_s,
+            timeout_s=self.timeout_s,  # as it is when the link opens: a driver may change it
             visa_library=visa_library,
             error=self.error,
         )
