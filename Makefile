@@ -26,8 +26,9 @@ system-deps:
 test: system-deps $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# mypy --strict over instruments/ ([tool.mypy] in pyproject.toml; docs/decisions/0230)
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 bench: $(STAMP)
 	for b in instruments acquisition store timewarp; do $(BIN)/python -m benchmarks.$$b || exit 1; done

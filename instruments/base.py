@@ -59,9 +59,12 @@ class Identity:
 class InstrumentError(Exception):
     """Anything that went wrong talking to an instrument; names which one and where."""
 
-    def __init__(self, message: str, *, instrument: str = "", address: str = "") -> None:
+    def __init__(
+        self, message: str, *, instrument: str = "", address: str = "", reply: str = ""
+    ) -> None:
         self.instrument = instrument
         self.address = address
+        self.reply = reply  # the instrument's own error answer, where it gave one
         where = " ".join(p for p in (instrument, f"at {address}" if address else "") if p)
         super().__init__(f"{where}: {message}" if where else message)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +21,10 @@ class DriverInfo:
     target: str  # "module:Class"
     address_example: str
 
-    def load(self) -> type:
+    def load(self) -> Callable[..., Instrument]:
         module, _, cls = self.target.partition(":")
-        return getattr(importlib.import_module(module), cls)
+        driver: Callable[..., Instrument] = getattr(importlib.import_module(module), cls)
+        return driver
 
 
 DRIVERS: dict[str, DriverInfo] = {

@@ -40,38 +40,23 @@ Identity: make `ESPEC`, model from `TYPE?` (the controller field), firmware from
 protocol has no serial-number query, so `serial` is `""`: the station file's `serial` is the
 traceable one.
 
-pyserial is blocking: every exchange runs in a worker thread (`asyncio.to_thread`) behind one
-asyncio lock (fair queueing on the loop) and one thread lock (so a worker left running by a
-cancelled call still owns the port until it finishes). Nothing blocks the event loop.
+The session (worker thread, locks, reconnect) is the shared line session
+(instruments/transport/session.py) over a pyserial link (serial_link.py); only a timeout or a
+lost port drops the link, and the port opens on demand, `connect()` or not.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import math
 import numbers
 import re
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
-from urllib.parse import urlsplit
+from typing import ClassVar
 
-import serial
-
-from instruments.base import (
-    ConnectionLost,
-    Identity,
-    InstrumentError,
-    InstrumentTimeout,
-    ProtocolError,
-    Reading,
-    WriteRefused,
-)
-
-T = TypeVar("T")
+from instruments.base import Identity, InstrumentError, ProtocolError, Reading, WriteRefused
+from instruments.transport.serial_link import SerialLine
+from instruments.transport.session import LineSession
 
 TERMINATOR = b"\r\n"
 MAKE = "ESPEC"
@@ -169,18 +154,6 @@ READ_QUERIES: tuple[Query, ...] = (MON, TEMP, HUMI)
 """What `read()` sends, in order; between them they give every channel in `CHANNELS`."""
 
 
-def _has_port(url: str) -> bool:
-    try:
-        return urlsplit(url).port is not None
-    except ValueError:  # a port that is not a number, or out of range
-        return False
-
-
-def _close_quietly(port: Any) -> None:
-    with contextlib.suppress(Exception):  # closing a port that already died must not raise
-        port.close()
-
-
 class EspecChamber:
     """An ESPEC chamber on a serial port, a pty, or a TCP serial adaptor (any pyserial URL)."""
 
@@ -194,6 +167,9 @@ class EspecChamber:
         "humidity_sp": (0.0, 100.0),
     }
     MAX_RATE: ClassVar[dict[str, float]] = {"temperature": 0.5, "humidity": 3.0}
+    # the protocol as data, on the class: a sibling controller overrides these, not the methods
+    units: ClassVar[dict[str, str]] = CHANNELS
+    read_queries: ClassVar[tuple[Query, ...]] = READ_QUERIES
 
     def __init__(
         self,
@@ -216,61 +192,77 @@ class EspecChamber:
             raise ValueError(f"baudrate must be a positive whole number, not {baudrate!r}")
         self.name = name
         self.address = address
-        self.timeout_s = float(timeout_s)
         self.baudrate = baudrate
         self.rs485_address = rs485_address
-        self._port: Any = None  # serial.SerialBase while open
-        self._closing: threading.Thread | None = None  # the previous port, being closed
-        self._lock = asyncio.Lock()
-        self._io = threading.Lock()
+        self.session = LineSession(
+            name,
+            address,
+            setup=lambda s: None,  # nothing to send on a reconnect; TYPE? is connect()'s alone
+            read_termination=TERMINATOR.decode(),
+            write_termination=TERMINATOR.decode(),
+            timeout_s=float(timeout_s),
+            keeps_link_on=(WriteRefused, ProtocolError),  # the chamber answered: line is fine
+            on_demand=True,
+        )
+        self._line = SerialLine(
+            address,
+            baudrate=baudrate,
+            terminator=TERMINATOR,
+            timeout_s=float(timeout_s),
+            error=self.session.error,
+        )
+        self.session.use_link(self._line)
         self._has_humidity: bool | None = None  # learnt from the chamber (TYPE? / HUMI?)
+
+    @property
+    def timeout_s(self) -> float:
+        return self._line.timeout_s
+
+    @timeout_s.setter
+    def timeout_s(self, seconds: float) -> None:
+        """Takes effect when the port is next opened."""
+        self._line.timeout_s = self.session.timeout_s = seconds
 
     def __repr__(self) -> str:
         return f"EspecChamber({self.name!r}, {self.address!r})"
 
     # -- Instrument -------------------------------------------------------------------------
     def channels(self) -> dict[str, str]:
-        return dict(CHANNELS)
+        return dict(self.units)
 
     async def connect(self) -> None:
         """Open the port and check an ESPEC controller answers (`TYPE?`)."""
-
-        def run() -> None:
-            self._drop()
-            self._open()
-            self._parse_type(self._query("TYPE?"))
-
-        await self._run(run)
+        await self.session.open(lambda s: self._parse_type(self._query(s, "TYPE?")))
 
     async def close(self) -> None:
-        await self._run(self._drop)
+        await self.session.close()
 
     async def identify(self) -> Identity:
-        def run() -> Identity:
-            model = self._parse_type(self._query("TYPE?"))
-            firmware = self._query("ROM?").strip()
+        def run(s: LineSession) -> Identity:
+            model = self._parse_type(self._query(s, "TYPE?"))
+            firmware = self._query(s, "ROM?").strip()
             if not _TOKEN.match(firmware):
                 raise self._error(ProtocolError, f"ROM? answered {firmware!r}")
             return Identity(make=MAKE, model=model, serial="", firmware=firmware)
 
-        return await self._run(run)
+        return await self.session.call(run)
 
     async def read(self) -> dict[str, Reading]:
-        def run() -> dict[str, Reading]:
+        def run(s: LineSession) -> dict[str, Reading]:
             readings: dict[str, Reading] = {}
-            for query in READ_QUERIES:
+            for query in self.read_queries:
                 if query is HUMI and self._has_humidity is False:
                     readings["humidity_sp"] = Reading.invalid("%RH", "chamber has no humidity")
                     continue
-                reply = self._exchange(query.command)
+                reply = self._exchange(s, query.command)
                 if query is HUMI and reply == "NA:CONT NOT READY-1":
                     self._has_humidity = False
                     readings["humidity_sp"] = Reading.invalid("%RH", "chamber has no humidity")
                     continue
                 readings.update(self._parse(query, self._checked(query.command, reply)))
-            return {channel: readings[channel] for channel in CHANNELS}
+            return {channel: readings[channel] for channel in self.units}
 
-        return await self._run(run)
+        return await self.session.call(run)
 
     # -- ClimateChamber ---------------------------------------------------------------------
     async def set_air(self, temperature_c: float, humidity_pct: float | None) -> None:
@@ -283,100 +275,44 @@ class EspecChamber:
             if not 0.0 <= humidity_pct <= 100.0:
                 raise self._error(WriteRefused, f"humidity {humidity_pct!r} %RH is not 0..100")
 
-        def run() -> None:
-            self._command(f"TEMP, S{temp}")
+        def run(s: LineSession) -> None:
+            self._command(s, f"TEMP, S{temp}")
             if humi == "OFF" and self._has_humidity is False:
                 return  # nothing to switch off on a chamber without humidity
-            self._command(f"HUMI, S{humi}")
+            self._command(s, f"HUMI, S{humi}")
 
-        await self._run(run)
+        await self.session.call(run)
 
     async def set_mode(self, mode: str) -> None:
         """`constant` (hold the set points), `standby` (on, air not conditioned) or `off`."""
         word = SET_MODES.get(mode.strip().lower()) if isinstance(mode, str) else None
         if word is None:
             raise self._error(WriteRefused, f"mode {mode!r} is not one of {', '.join(SET_MODES)}")
-        await self._run(self._command, f"MODE, {word}")
+        await self.session.call(lambda s: self._command(s, f"MODE, {word}"))
 
     async def read_mode(self) -> str:
         """The operating mode as the chamber names it: OFF, STANDBY, CONSTANT or RUN."""
-        reply = (await self._run(self._query, "MODE?")).strip()
+        reply = (await self.session.call(lambda s: self._query(s, "MODE?"))).strip()
         if reply not in MODE_CODES:
             raise self._error(ProtocolError, f"MODE? answered {reply!r}")
         return reply
 
     async def alarms(self) -> list[int]:
         """Active alarm codes (`ALARM?`: `0`, or `n,code1,...`)."""
-        reply = await self._run(self._query, "ALARM?")
+        reply = await self.session.call(lambda s: self._query(s, "ALARM?"))
         fields = [f.strip() for f in reply.split(",")]
         if not all(_INTEGER.match(f) for f in fields) or int(fields[0]) != len(fields) - 1:
             raise self._error(ProtocolError, f"ALARM? answered {reply!r}")
         return [int(f) for f in fields[1:]]
 
     # -- plumbing (all below runs in the worker thread) --------------------------------------
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        async with self._lock:
-            return await asyncio.to_thread(self._locked, fn, *args)
-
-    def _locked(self, fn: Callable[..., T], *args: Any) -> T:
-        with self._io:
-            return fn(*args)
-
     def _error(self, cls: type[InstrumentError], message: str) -> InstrumentError:
-        return cls(message, instrument=self.name, address=self.address)
+        return self.session.error(cls, message)
 
-    def _open(self) -> Any:
-        if self._closing is not None:
-            self._closing.join()
-            self._closing = None
-        if self.address.lower().startswith("socket://") and not _has_port(self.address):
-            raise self._error(InstrumentError, "cannot open: socket:// needs a port (host:port)")
-        try:
-            self._port = serial.serial_for_url(
-                self.address,
-                baudrate=self.baudrate,
-                timeout=self.timeout_s,
-                write_timeout=self.timeout_s,
-            )
-        except ValueError as e:  # not a URL pyserial knows: a configuration error
-            raise self._error(InstrumentError, f"cannot open: {e}") from e
-        except (serial.SerialException, OSError) as e:
-            raise self._error(ConnectionLost, f"cannot open: {e}") from e
-        return self._port
-
-    def _drop(self) -> None:
-        """Forget the port; it is closed on a helper thread.
-
-        pyserial's `socket://` close() sleeps 0.3 s after closing the socket, to give
-        single-client adaptors time before a reconnect. The next `_open` waits for that, so
-        the pause is kept where it matters, but nobody else waits for it.
-        """
-        port, self._port = self._port, None
-        if port is not None:
-            self._closing = threading.Thread(
-                target=_close_quietly, args=(port,), name=f"close {self.name}", daemon=True
-            )
-            self._closing.start()
-
-    def _exchange(self, command: str) -> str:
+    def _exchange(self, s: LineSession, command: str) -> str:
         """Send one command, return its reply line (without CR LF); NA replies included."""
-        port = self._port if self._port is not None else self._open()
-        wire = command if self.rs485_address is None else f"{self.rs485_address},{command}"
-        try:
-            port.reset_input_buffer()  # nothing left over may pass as this command's answer
-            port.write(wire.encode("ascii") + TERMINATOR)
-            raw = self._read_line(port)
-        except serial.SerialTimeoutException as e:
-            self._drop()
-            raise self._error(InstrumentTimeout, f"{command!r} could not be sent: {e}") from e
-        except (serial.SerialException, OSError) as e:
-            self._drop()
-            raise self._error(ConnectionLost, f"{command!r}: {e}") from e
-        if not raw.endswith(TERMINATOR):
-            self._drop()  # reopen next time: a late reply dies with this port
-            what = f"an incomplete answer {raw!r}" if raw else "no answer"
-            raise self._error(InstrumentTimeout, f"{what} to {command!r} in {self.timeout_s} s")
-        body = raw[: -len(TERMINATOR)]
+        s.write(command if self.rs485_address is None else f"{self.rs485_address},{command}")
+        body = s.read_raw()[: -len(TERMINATOR)]
         try:
             text = body.decode("ascii")
         except UnicodeDecodeError:
@@ -387,25 +323,11 @@ class EspecChamber:
             text = text.removeprefix(f"{self.rs485_address},")
         return text
 
-    def _read_line(self, port: Any) -> bytes:
-        """Read up to the first CR LF, in chunks: pyserial's read_until asks the OS for one byte
-        at a time, which made a chamber read cost more CPU than all other instruments together.
-        Anything after the terminator is dropped with the next `reset_input_buffer`."""
-        deadline = time.monotonic() + self.timeout_s
-        buf = bytearray()
-        while TERMINATOR not in buf and time.monotonic() < deadline:
-            chunk = port.read(max(1, port.in_waiting))
-            if not chunk:
-                break  # the port's timeout passed without a byte
-            buf += chunk
-        end = buf.find(TERMINATOR)
-        return bytes(buf if end < 0 else buf[: end + len(TERMINATOR)])
-
     def _na_error(self, cls: type[InstrumentError], command: str, reply: str) -> InstrumentError:
         code = reply[3:].strip()
         why = NA_DESCRIPTIONS.get(code, "no description")
         err = self._error(cls, f"{command!r} refused: {reply} ({why})")
-        err.reply = reply  # type: ignore[attr-defined]
+        err.reply = reply
         return err
 
     def _checked(self, command: str, reply: str) -> str:
@@ -413,11 +335,11 @@ class EspecChamber:
             raise self._na_error(ProtocolError, command, reply)
         return reply
 
-    def _query(self, command: str) -> str:
-        return self._checked(command, self._exchange(command))
+    def _query(self, s: LineSession, command: str) -> str:
+        return self._checked(command, self._exchange(s, command))
 
-    def _command(self, command: str) -> str:
-        reply = self._exchange(command)
+    def _command(self, s: LineSession, command: str) -> str:
+        reply = self._exchange(s, command)
         if reply.startswith("NA:"):
             refused = reply[3:].strip() in WRITE_REFUSALS
             raise self._na_error(WriteRefused if refused else ProtocolError, command, reply)
@@ -436,7 +358,7 @@ class EspecChamber:
         readings: dict[str, Reading] = {}
         for f, token in zip(query.fields, tokens, strict=True):
             if f.channel is not None:
-                readings[f.channel] = f.parse(token, CHANNELS[f.channel])
+                readings[f.channel] = f.parse(token, self.units[f.channel])
             elif not _NUMBER.match(token.strip()):
                 # an unpublished field (a limit) is always a number; anything else means this
                 # is not the answer to this query (a stray line, say), not a sentinel

@@ -16,11 +16,11 @@ _K = 273.15
 MODES = ("rh", "dew_point")
 
 
-def _haprops(*args: object) -> float:
+def _haprops(out: str, k1: str, v1: float, k2: str, v2: float, k3: str, v3: float) -> float:
     # imported on first use: CoolProp takes seconds to load, and only dew-point rooms need it
     from CoolProp.CoolProp import HAPropsSI
 
-    return float(HAPropsSI(*args))
+    return float(HAPropsSI(out, k1, v1, k2, v2, k3, v3))
 
 
 def dew_point_c(t_c: float, rh_pct: float, pressure_pa: float = 101325.0) -> float:

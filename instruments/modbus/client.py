@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -59,6 +59,8 @@ from instruments.modbus.regmap import (
     encode,
     load_map,
 )
+
+Client = AsyncModbusTcpClient | AsyncModbusSerialClient
 
 EXCEPTION_NAMES: dict[int, str] = {
     1: "illegal function",
@@ -260,7 +262,7 @@ class ModbusMapClient:
 
     # -- one exchange ---------------------------------------------------------------------------
     async def _call(
-        self, what: str, request: Callable[[Any], Coroutine[Any, Any, ModbusPDU]]
+        self, what: str, request: Callable[[Client], Awaitable[ModbusPDU]]
     ) -> ModbusPDU:
         """Send one request built by `request(client)` and return the (non-error) answer."""
         client = await self._ensure_connected()
@@ -390,15 +392,15 @@ class ModbusMapClient:
         what = f"write of {name} = {value:g}"
         if reg.table == "coil":
 
-            def request(c: Any) -> Coroutine[Any, Any, ModbusPDU]:
+            def request(c: Client) -> Awaitable[ModbusPDU]:
                 return c.write_coil(reg.address, bool(words[0]), device_id=self.device_id)
         elif reg.width == 1:
 
-            def request(c: Any) -> Coroutine[Any, Any, ModbusPDU]:
+            def request(c: Client) -> Awaitable[ModbusPDU]:
                 return c.write_register(reg.address, words[0], device_id=self.device_id)
         else:
 
-            def request(c: Any) -> Coroutine[Any, Any, ModbusPDU]:
+            def request(c: Client) -> Awaitable[ModbusPDU]:
                 return c.write_registers(reg.address, words, device_id=self.device_id)
 
         async with self._lock:

@@ -248,18 +248,19 @@ class RegisterMap:
     registers: tuple[Register, ...]
     commands: Mapping[str, Command] = field(default_factory=dict)
     identity: Mapping[str, str] = field(default_factory=dict)
+    _by_name: dict[str, Register] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {r.name: r for r in self.registers})
 
     def __getitem__(self, name: str) -> Register:
-        return self._by_name[name]  # type: ignore[attr-defined]
+        return self._by_name[name]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._by_name  # type: ignore[attr-defined]
+        return name in self._by_name
 
     def get(self, name: str) -> Register | None:
-        return self._by_name.get(name)  # type: ignore[attr-defined]
+        return self._by_name.get(name)
 
     @property
     def polled(self) -> tuple[Register, ...]:

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from instruments.base import Reading, WriteRefused
+from instruments.base import ProtocolError, Reading, WriteRefused
 from instruments.power_analyser.layout import Item, checked_range, plan
 from instruments.transport.scpi import ErrorQueue, ScpiInstrument
 from instruments.transport.session import LineSession
@@ -64,6 +64,11 @@ WT_MODELS: dict[str, WtModel] = {
             (15.0, 30.0, 60.0, 150.0, 300.0, 600.0), (0.5, 1.0, 2.0, 5.0, 10.0, 20.0),
             (":SYST:COMM:COMM WT300",),
         ),
+        WtModel(
+            "WT310E", (1,), 0, _WT300E_FUNCTIONS, (0.1, 0.25, 0.5, 1.0, 2.0, 5.0),
+            (15.0, 30.0, 60.0, 150.0, 300.0, 600.0), (0.5, 1.0, 2.0, 5.0, 10.0, 20.0),
+            (":SYST:COMM:COMM WT300",),
+        ),
         WtModel("WT1800E", (1, 2, 3, 4, 5, 6), 3, _WT1800_FUNCTIONS, _WT1800_RATES,
                 _WT1800_VOLTS, _WT1800_AMPS),
         WtModel("WT5000", (1, 2, 3, 4, 5, 6, 7), 3, _WT1800_FUNCTIONS, _WT1800_RATES,
@@ -71,6 +76,18 @@ WT_MODELS: dict[str, WtModel] = {
     )
 }  # fmt: skip
 
+INTEGRATION_STATES: dict[str, str] = {
+    # :INTEG:STAT? answers in short or long form depending on :COMM:VERB
+    "RES": "reset",
+    "RESET": "reset",
+    "STAR": "start",
+    "START": "start",
+    "STOP": "stop",
+    "TIM": "timeup",
+    "TIMEUP": "timeup",
+    "ERR": "error",
+    "ERROR": "error",
+}
 _WIRING_CODES = {"1P2W": "P1W2", "1P3W": "P1W3", "3P3W": "P3W3", "3P4W": "P3W4", "3V3A": "V3A3"}
 _SIGMA_TOKENS = ("SIGMA", "SIGMB", "SIGMC")
 
@@ -107,6 +124,8 @@ class YokogawaWT(ScpiInstrument):
             current_range, spec.current_ranges, "current", spec.model
         )
         self.items: list[Item] = self.layout.items()
+        if len(spec.elements) == 1:  # WT310E: nothing to tell apart, channels are `U`, `P`, ...
+            self.items = [replace(i, channel=i.quantity) for i in self.items]
 
     def channels(self) -> dict[str, str]:
         return {i.channel: i.unit for i in self.items}
@@ -117,13 +136,14 @@ class YokogawaWT(ScpiInstrument):
 
     def setup_commands(self) -> Sequence[str]:
         wiring = ",".join(_WIRING_CODES[c] for c in self.layout.systems)
+        single = len(self.spec.elements) == 1  # the WT310E has no wiring to choose
         return (
             "\n*CLS",  # the leading LF ends any half-received command (§1.1)
             *self.spec.preamble,
             ":COMM:REM ON",
             ":COMM:HEAD OFF",
             ":NUM:FORM ASCII",
-            f":INP:WIR {wiring}",
+            *(() if single else (f":INP:WIR {wiring}",)),
             ":INP:VOLT:AUTO ON" if self.voltage_range is None
             else f":INP:VOLT:RANG {self.voltage_range:g}",
             ":INP:CURR:AUTO ON" if self.current_range is None
@@ -149,7 +169,20 @@ class YokogawaWT(ScpiInstrument):
         """Refused by the instrument while integration runs: stop first."""
         await self.send(":INTEG:RES")
 
+    async def integration_state(self) -> str:
+        """`reset`, `start`, `stop`, `timeup` or `error`."""
+
+        def exchange(s: LineSession) -> str:
+            reply = s.query(":INTEG:STAT?")
+            state = INTEGRATION_STATES.get(reply.upper())
+            if state is None:
+                raise s.error(ProtocolError, f":INTEG:STAT? answered {reply!r}")
+            return state
+
+        return await self.session.call(exchange)
+
     async def set_update_rate(self, seconds: float) -> None:
+        """The WT takes only a few update intervals; anything else is refused before the wire."""
         rate = next((r for r in self.spec.rates_s if math.isclose(r, seconds)), None)
         if rate is None:
             allowed = ", ".join(f"{r:g}" for r in self.spec.rates_s)

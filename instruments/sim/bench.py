@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from instruments.clock import Clock
 from instruments.sim.espec_server import EspecServer
@@ -27,6 +27,8 @@ from instruments.sim.modbus_servers import (
 from instruments.sim.model import BenchModel
 from instruments.sim.proxy import FaultProxy, Framing, PtyBridge
 from instruments.sim.scpi_wt310 import Wt310Server
+
+T = TypeVar("T")
 
 HOST = "127.0.0.1"
 
@@ -133,8 +135,8 @@ class SimBenchThread:
             target=self._loop.run_forever, name="sim-bench", daemon=True
         )
 
-    def _call(self, coro: Awaitable[Any]) -> Any:
-        fut: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        fut: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)
         return fut.result(timeout=30)
 
     def start(self) -> Endpoints:
@@ -152,10 +154,10 @@ class SimBenchThread:
             self._thread.join(timeout=10)
         self._loop.close()
 
-    def call(self, fn: Callable[[], Any]) -> Any:
+    def call(self, fn: Callable[[], T]) -> T:
         """Run `fn` on the simulator's loop (to touch the model consistently) and return."""
 
-        async def run() -> Any:
+        async def run() -> T:
             return fn()
 
         return self._call(run())

@@ -100,27 +100,27 @@ class WatlowF4TSim(ModbusDeviceSim):
 
     role: ClassVar[str] = "climate_chamber"
     default_map: ClassVar[str] = "watlow_f4t"
-    bindings: ClassVar[Mapping[str, Binding]] = F4T_BINDINGS
+    bindings: Mapping[str, Binding] = F4T_BINDINGS
 
     def __init__(self, model: BenchModel, *, dew_point: bool = False, **kw: Any) -> None:
         super().__init__(model, **kw)
         if dew_point:
-            self.bindings = F4T_DEW_POINT_BINDINGS  # type: ignore[misc]
+            self.bindings = F4T_DEW_POINT_BINDINGS
 
 
 class NibeSim(ModbusDeviceSim):
     role: ClassVar[str] = "heat_pump"
     default_map: ClassVar[str] = "nibe_s_series"
-    bindings: ClassVar[Mapping[str, Binding]] = NIBE_BINDINGS
+    bindings: Mapping[str, Binding] = NIBE_BINDINGS
 
 
 class DaikinSim(ModbusDeviceSim):
     role: ClassVar[str] = "heat_pump"
     default_map: ClassVar[str] = "daikin_altherma_ekrhh"
-    bindings: ClassVar[Mapping[str, Binding]] = DAIKIN_BINDINGS
+    bindings: Mapping[str, Binding] = DAIKIN_BINDINGS
 
 
 class KamstrupSim(ModbusDeviceSim):
     role: ClassVar[str] = "heat_meter"
     default_map: ClassVar[str] = "kamstrup_multical"
-    bindings: ClassVar[Mapping[str, Binding]] = KAMSTRUP_BINDINGS
+    bindings: Mapping[str, Binding] = KAMSTRUP_BINDINGS

@@ -187,7 +187,7 @@ class ModbusDeviceSim:
 
     role: ClassVar[str] = ""
     default_map: ClassVar[str] = ""
-    bindings: ClassVar[Mapping[str, Binding]] = {}
+    bindings: Mapping[str, Binding] = {}
 
     def __init__(
         self,
@@ -294,7 +294,7 @@ class ModbusDeviceSim:
         servers, self._servers = self._servers, []
         for server in servers:
             with contextlib.suppress(Exception):
-                await server.shutdown()
+                await server.shutdown()  # type: ignore[no-untyped-call]
 
     def clear_transcript(self) -> None:
         self.requests.clear()
@@ -418,7 +418,7 @@ class HeatPumpSim(ModbusDeviceSim):
 
     role: ClassVar[str] = "heat_pump"
     default_map: ClassVar[str] = "hpbench_sim_hp"
-    bindings: ClassVar[Mapping[str, Binding]] = HEAT_PUMP_BINDINGS
+    bindings: Mapping[str, Binding] = HEAT_PUMP_BINDINGS
 
 
 class HydraulicModuleSim(ModbusDeviceSim):
@@ -426,4 +426,4 @@ class HydraulicModuleSim(ModbusDeviceSim):
 
     role: ClassVar[str] = "hydraulic_module"
     default_map: ClassVar[str] = "hpbench_hm"
-    bindings: ClassVar[Mapping[str, Binding]] = HYDRAULIC_BINDINGS
+    bindings: Mapping[str, Binding] = HYDRAULIC_BINDINGS

@@ -15,6 +15,7 @@ import contextlib
 import os
 import random
 import tty
+from collections.abc import Coroutine
 from typing import Literal
 
 from instruments.sim.faults import FaultInjector, FaultKind
@@ -135,9 +136,9 @@ class FaultProxy:
             await dst.drain()
 
 
-async def _first_done(*coros: object) -> None:
+async def _first_done(*coros: Coroutine[object, object, None]) -> None:
     """Run the two directions of a relay; when either ends, end both."""
-    tasks = [asyncio.ensure_future(c) for c in coros]  # type: ignore[arg-type]
+    tasks = [asyncio.ensure_future(c) for c in coros]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:

@@ -99,7 +99,7 @@ class Word:
 
     @classmethod
     def of(cls, spec: str) -> Word:
-        short = re.match(r"[A-Z0-9*?]*", spec).group() or spec.upper()
+        short = re.sub(r"[^A-Z0-9*?].*", "", spec, flags=re.S) or spec.upper()
         return cls(spec.upper(), short)
 
     def matches(self, text: str) -> bool:
@@ -302,7 +302,7 @@ class Wt310Server:
         *,
         serial: str = "C2SIM0001",
     ) -> None:
-        self.model = model
+        self.model: BenchModel = model
         self.faults = faults if faults is not None else model.faults
         self.serial = serial
         self.transcript: list[tuple[str, str | None]] = []
@@ -323,8 +323,9 @@ class Wt310Server:
         self.integ_state = "RESet"
         self.integ_mode = "NORMal"
         self.integ_timer_s = 0
-        self.integ_wh = self.integ_ah = 0.0
-        self.integ_elapsed_s = 0.0
+        self.integ_wh: float = 0.0
+        self.integ_ah: float = 0.0
+        self.integ_elapsed_s: float = 0.0
         self._last_t = self.model.t
         self._last_energy_wh = self.model.electrical.energy_wh
         self._eesr_t = self.model.t
@@ -345,7 +346,7 @@ class Wt310Server:
     # -- network ---------------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         self._server = await asyncio.start_server(self._accept, host, port)
-        return self._server.sockets[0].getsockname()[1]
+        return int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
         """Close the listener and every connection, and wait for their handlers to end.
@@ -416,6 +417,7 @@ class Wt310Server:
         query = header.endswith("?")
         header = header.removesuffix("?")
         args = [a.strip() for a in rest.split(",")] if rest.strip() else []
+        parts: list[tuple[str, int | None]]
         if header.startswith("*"):
             parts, new_path = [(header, None)], path
         elif header.startswith(":"):
@@ -592,7 +594,9 @@ class Wt310Server:
             functions = [f for f, _ in self.items[: self.item_count]]
         if self.float_format:
             sentinel = {"NAN": FLOAT_NAN, "INF": FLOAT_INF}
-            data = struct.pack(f">{len(values)}f", *(sentinel.get(v, v) for v in values))
+            data = struct.pack(
+                f">{len(values)}f", *(sentinel[v] if isinstance(v, str) else v for v in values)
+            )
             return f"#4{len(data):04d}".encode("ascii") + data
         out = []
         for value, function in zip(values, functions, strict=True):
@@ -713,48 +717,46 @@ def _range_commands(kind: str) -> tuple[tuple[str, Handler], ...]:
     )
 
 
-COMMANDS: tuple[Command, ...] = tuple(
-    _command(*entry)
-    for entry in (
-        ("*IDN?", Wt310Server._idn),
-        ("*OPT?", _constant("0")),
-        ("*RST", Wt310Server._rst),
-        ("*CLS", Wt310Server._cls),
-        ("*ESR?", _constant("0")),
-        ("*OPC?", _constant("1")),
-        ("*OPC", Wt310Server._accept_any),
-        ("*WAI", Wt310Server._accept_any),
-        (":COMMunicate:HEADer", Wt310Server._set_header),
-        (":COMMunicate:HEADer?", Wt310Server._get_header),
-        (":COMMunicate:VERBose", Wt310Server._set_verbose),
-        (":COMMunicate:VERBose?", Wt310Server._get_verbose),
-        (":COMMunicate:REMote", Wt310Server._set_remote),
-        (":COMMunicate:REMote?", Wt310Server._get_remote),
-        (":COMMunicate:WAIT", Wt310Server._accept_any),
-        (":SYSTem:COMMunicate:COMMand", Wt310Server._set_command_set),
-        (":SYSTem:COMMunicate:COMMand?", _constant("WT300")),
-        (":RATE", Wt310Server._set_rate),
-        (":RATE?", Wt310Server._get_rate),
-        (":NUMeric:FORMat", Wt310Server._set_format),
-        (":NUMeric:FORMat?", Wt310Server._get_format),
-        (":NUMeric[:NORMal]:NUMber", Wt310Server._set_number),
-        (":NUMeric[:NORMal]:NUMber?", Wt310Server._get_number),
-        (":NUMeric[:NORMal]:ITEM<x>", Wt310Server._set_item),
-        (":NUMeric[:NORMal]:ITEM<x>?", Wt310Server._get_item),
-        (":NUMeric[:NORMal]:VALue?", Wt310Server._get_values, False),
-        (":INTEGrate:MODE", Wt310Server._set_integ_mode),
-        (":INTEGrate:MODE?", Wt310Server._get_integ_mode),
-        (":INTEGrate:TIMer", Wt310Server._set_integ_timer),
-        (":INTEGrate:TIMer?", Wt310Server._get_integ_timer),
-        (":INTEGrate:STARt", Wt310Server._integ_start),
-        (":INTEGrate:STOP", Wt310Server._integ_stop),
-        (":INTEGrate:RESet", Wt310Server._integ_reset),
-        (":INTEGrate:STATe?", Wt310Server._get_integ_state),
-        (":STATus:ERRor?", Wt310Server._get_error),
-        (":STATus:EESR?", Wt310Server._get_eesr),
-        (":STATus:FILTer<x>", Wt310Server._accept_filter),
-        (":STATus:QMESsage", Wt310Server._accept_any),
-        *_range_commands("VOLTage"),
-        *_range_commands("CURRent"),
-    )
+_TABLE: tuple[tuple[str, Handler] | tuple[str, Handler, bool], ...] = (
+    ("*IDN?", Wt310Server._idn),
+    ("*OPT?", _constant("0")),
+    ("*RST", Wt310Server._rst),
+    ("*CLS", Wt310Server._cls),
+    ("*ESR?", _constant("0")),
+    ("*OPC?", _constant("1")),
+    ("*OPC", Wt310Server._accept_any),
+    ("*WAI", Wt310Server._accept_any),
+    (":COMMunicate:HEADer", Wt310Server._set_header),
+    (":COMMunicate:HEADer?", Wt310Server._get_header),
+    (":COMMunicate:VERBose", Wt310Server._set_verbose),
+    (":COMMunicate:VERBose?", Wt310Server._get_verbose),
+    (":COMMunicate:REMote", Wt310Server._set_remote),
+    (":COMMunicate:REMote?", Wt310Server._get_remote),
+    (":COMMunicate:WAIT", Wt310Server._accept_any),
+    (":SYSTem:COMMunicate:COMMand", Wt310Server._set_command_set),
+    (":SYSTem:COMMunicate:COMMand?", _constant("WT300")),
+    (":RATE", Wt310Server._set_rate),
+    (":RATE?", Wt310Server._get_rate),
+    (":NUMeric:FORMat", Wt310Server._set_format),
+    (":NUMeric:FORMat?", Wt310Server._get_format),
+    (":NUMeric[:NORMal]:NUMber", Wt310Server._set_number),
+    (":NUMeric[:NORMal]:NUMber?", Wt310Server._get_number),
+    (":NUMeric[:NORMal]:ITEM<x>", Wt310Server._set_item),
+    (":NUMeric[:NORMal]:ITEM<x>?", Wt310Server._get_item),
+    (":NUMeric[:NORMal]:VALue?", Wt310Server._get_values, False),
+    (":INTEGrate:MODE", Wt310Server._set_integ_mode),
+    (":INTEGrate:MODE?", Wt310Server._get_integ_mode),
+    (":INTEGrate:TIMer", Wt310Server._set_integ_timer),
+    (":INTEGrate:TIMer?", Wt310Server._get_integ_timer),
+    (":INTEGrate:STARt", Wt310Server._integ_start),
+    (":INTEGrate:STOP", Wt310Server._integ_stop),
+    (":INTEGrate:RESet", Wt310Server._integ_reset),
+    (":INTEGrate:STATe?", Wt310Server._get_integ_state),
+    (":STATus:ERRor?", Wt310Server._get_error),
+    (":STATus:EESR?", Wt310Server._get_eesr),
+    (":STATus:FILTer<x>", Wt310Server._accept_filter),
+    (":STATus:QMESsage", Wt310Server._accept_any),
+    *_range_commands("VOLTage"),
+    *_range_commands("CURRent"),
 )
+COMMANDS: tuple[Command, ...] = tuple(_command(*entry) for entry in _TABLE)

@@ -88,7 +88,8 @@ class WtSim:
         if h == "INTEG:STAT?":
             return self.integ
         if h in ("INTEG:STAR", "INTEG:STOP", "INTEG:RES"):
-            return self._integrate(h.split(":")[1])
+            self._integrate(h.split(":")[1])
+            return None
         if self.integ != "RES" and h in ("INP:WIR", "INP:VOLT:RANG", "INP:CURR:RANG", "RATE"):
             raise ValueError('221,"Setting conflict"')
         if h == "NUM:NORM:NUM":

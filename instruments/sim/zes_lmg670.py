@@ -49,8 +49,8 @@ class LmgSim:
         if word == "*idn?":
             return "ZES ZIMMER,LMG670,01234,5.200"
         if word == "*esr?":
-            value, self.esr = self.esr, 0
-            return str(value)
+            esr, self.esr = self.esr, 0
+            return str(esr)
         if word in ("*cls", "*zlang", "cycl"):
             return None
         m = re.fullmatch(r"([ui])(auto|rng)([1-7])(\??)", word)

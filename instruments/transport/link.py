@@ -18,12 +18,25 @@ import pyvisa
 from pyvisa.constants import BufferOperation, StatusCode
 from pyvisa.errors import Error as VisaError
 from pyvisa.errors import InvalidSession, VisaIOError
+from pyvisa.resources import MessageBasedResource
 from pyvisa.rname import InvalidResourceName, parse_resource_name
 
 from instruments.base import ConnectionLost, InstrumentError, InstrumentTimeout
 
 T = TypeVar("T")
+GPIB_MISSING = (
+    "a GPIB address needs linux-gpib and its Python bindings, which are not installed; "
+    "use the instrument's Ethernet (TCPIP::host::port::SOCKET) or USB (USB0::...) address"
+)
 ErrorFactory = Callable[[type[InstrumentError], str], InstrumentError]
+
+
+def _socket_port(address: str) -> int | None:
+    """The port of a `TCPIP::host::port::SOCKET` resource (None for any other kind)."""
+    parts = address.split("::")
+    if len(parts) == 4 and parts[3].upper() == "SOCKET" and parts[2].isdigit():
+        return int(parts[2])
+    return None
 
 
 class Link(Protocol):
@@ -63,6 +76,10 @@ class VisaLink:
             parse_resource_name(address)
         except InvalidResourceName as exc:
             raise error(InstrumentError, f"not a VISA resource string: {exc}") from exc
+        port = _socket_port(address)
+        if port is not None and not 1 <= port <= 65535:
+            raise error(InstrumentError, f"port {port} is not in 1..65535")
+        gpib = address.upper().startswith("GPIB")
         try:
             # one shared manager per library for the whole process: never closed here
             rm = pyvisa.ResourceManager(visa_library)
@@ -72,7 +89,7 @@ class VisaLink:
             ) from exc
         timeout_ms = round(timeout_s * 1000)
         try:
-            self._inst = rm.open_resource(
+            inst = rm.open_resource(
                 address,
                 # both explicit: a SOCKET resource defaults to none and every read times out
                 # (pyvisa#98, docs/protocols.md §5.2)
@@ -82,6 +99,8 @@ class VisaLink:
                 open_timeout=timeout_ms,
             )
         except (ValueError, VisaIOError) as exc:
+            if gpib:
+                raise error(InstrumentError, GPIB_MISSING) from exc
             if isinstance(exc, ValueError) or exc.error_code in (
                 StatusCode.error_invalid_resource_name,
                 StatusCode.error_library_not_found,
@@ -89,7 +108,13 @@ class VisaLink:
                 raise error(InstrumentError, f"cannot open: {exc}") from exc
             raise self._mapped(exc, "open") from exc
         except Exception as exc:  # pyvisa-py raises a bare Exception when a connect times out
+            if gpib and "gpib" in str(exc).lower():
+                raise error(InstrumentError, GPIB_MISSING) from exc
             raise error(ConnectionLost, f"cannot open: {exc}") from exc
+        if not isinstance(inst, MessageBasedResource):  # lines need a message-based resource
+            inst.close()
+            raise error(InstrumentError, f"cannot open: {address} does not carry messages")
+        self._inst = inst
         gone = self._peer_gone()
         if gone:  # pyvisa-py "opens" a socket whose connect was refused
             self.close()
@@ -128,7 +153,7 @@ class VisaLink:
         with contextlib.suppress(Exception):  # the link may already be gone
             self._inst.close()
 
-    def _visa(self, what: str, op: Callable[[pyvisa.resources.MessageBasedResource], T]) -> T:
+    def _visa(self, what: str, op: Callable[[MessageBasedResource], T]) -> T:
         try:
             return op(self._inst)
         except VisaIOError as exc:

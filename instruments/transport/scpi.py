@@ -53,7 +53,7 @@ class ErrorQueue:
     def problem(self, s: LineSession) -> str | None:
         reply = s.query(self.query)
         code, sep, _ = reply.partition(",")
-        if not sep or not re.fullmatch(r"[+-]?\d+", code.strip()):
+        if not sep or not re.fullmatch(r"[+-]?\d+", code.strip(), re.ASCII):  # int() takes "٣"
             raise s.error(ProtocolError, f"{self.query} answered {reply!r}")
         return None if int(code) == 0 else reply
 
@@ -102,6 +102,15 @@ class ScpiInstrument:
             timeout_s=timeout_s,
             visa_library=visa_library,
         )
+
+    @property
+    def timeout_s(self) -> float:
+        return self.session.timeout_s
+
+    @timeout_s.setter
+    def timeout_s(self, seconds: float) -> None:
+        """Takes effect on the next (re)connect."""
+        self.session.timeout_s = seconds
 
     # -- the declaration -------------------------------------------------------------------
     def setup_commands(self) -> Sequence[str]:

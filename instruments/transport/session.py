@@ -5,7 +5,9 @@ instrument: the blocking link (pyvisa) runs in a worker thread via `asyncio.to_t
 exchange at a time per instrument, so the event loop never blocks. Any failed exchange drops
 the link; the next call opens a fresh one and replays the setup, so a link that comes back
 brings the driver back with it. A refused setting (`WriteRefused`) keeps the link: the
-instrument said no, the wire is fine.
+instrument said no, the wire is fine (a driver may name more such errors: `keeps_link_on`).
+A serial line has no connection to make: with `on_demand` a call opens the link whether or
+not `open()` was called, and after `close()` the next call opens it again.
 
 Failures come out as the `InstrumentError` family of `instruments/base.py`: no reply in time
 -> `InstrumentTimeout`, link down -> `ConnectionLost`, a reply the protocol does not allow
@@ -40,6 +42,8 @@ class LineSession:
         encoding: str = "ascii",
         timeout_s: float = 2.0,
         visa_library: str = "@py",
+        keeps_link_on: tuple[type[InstrumentError], ...] = (WriteRefused,),
+        on_demand: bool = False,
     ) -> None:
         self.name = name
         self.address = address
@@ -48,16 +52,18 @@ class LineSession:
         self.encoding = encoding
         self.timeout_s = timeout_s
         self._setup = setup
+        self._keeps_link_on = keeps_link_on
         self._open_link: LinkOpener = lambda: VisaLink(
             address,
             read_termination=read_termination,
             write_termination=write_termination,
-            timeout_s=timeout_s,
+            timeout_s=self.timeout_s,  # as it is when the link opens: a driver may change it
             visa_library=visa_library,
             error=self.error,
         )
         self._link: Link | None = None
-        self._wanted = False
+        self._wanted = on_demand
+        self._on_demand = on_demand
         self._lock = asyncio.Lock()
         # a cancelled caller releases the asyncio lock while its thread still talks; this keeps
         # the next thread off the link until that one is done
@@ -68,12 +74,13 @@ class LineSession:
         self._open_link = open_link
 
     # -- lifecycle -------------------------------------------------------------------------
-    async def open(self) -> None:
+    async def open(self, check: Callable[[LineSession], object] = lambda _: None) -> None:
+        """Open a fresh link, set it up, then run `check` (a query only connect() makes)."""
         self._wanted = True
-        await self.call(lambda _: None, fresh=True)
+        await self.call(check, fresh=True)
 
     async def close(self) -> None:
-        self._wanted = False
+        self._wanted = self._on_demand
         async with self._lock:
             await asyncio.to_thread(self._locked_drop)
 
@@ -90,10 +97,9 @@ class LineSession:
                 if fresh or self._link is None or getattr(self._link, "peer_gone", None):
                     self._connect()
                 return exchange(self)
-            except WriteRefused:
-                raise
-            except InstrumentError:
-                self._drop()
+            except InstrumentError as exc:
+                if not isinstance(exc, self._keeps_link_on):
+                    self._drop()
                 raise
 
     def _connect(self) -> None:
@@ -121,8 +127,12 @@ class LineSession:
         self.write(command)
         return self.read_reply(command)
 
+    def read_raw(self) -> bytes:
+        """One reply as the link delivers it, read termination included."""
+        return self._require().read()
+
     def read_reply(self, what: str) -> str:
-        raw = self._require().read()
+        raw = self.read_raw()
         try:
             text = raw.decode(self.encoding)
         except UnicodeDecodeError:

@@ -83,3 +83,25 @@ def test_a_bad_resource_name_is_one_clear_error() -> None:
 
     with pytest.raises(InstrumentError, match="pa at not a resource: not a VISA resource"):
         asyncio.run(run())
+
+
+async def test_a_timeout_changed_after_construction_applies_on_the_next_connect() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
+    pa = YokogawaWT333E("pa", f"TCPIP::127.0.0.1::{listener.getsockname()[1]}::SOCKET")
+    pa.timeout_s = 0.3  # the acquisition tests shorten a built driver's timeout this way
+    try:
+        with pytest.raises(InstrumentTimeout, match=r"no reply in 0\.3 s"):
+            await pa.connect()
+    finally:
+        await pa.close()
+        listener.close()
+
+
+async def test_on_demand_session_opens_without_open_and_reopens_after_close() -> None:
+    script = Script([(b"*IDN?\n", b"A,B,C,D\n")], [(b"*IDN?\n", b"A,B,C,D\n")])
+    session = LineSession("x", "addr", setup=lambda s: None, on_demand=True)
+    session.use_link(script)
+    assert await session.call(lambda s: s.query("*IDN?")) == "A,B,C,D"
+    await session.close()
+    assert await session.call(lambda s: s.query("*IDN?")) == "A,B,C,D"
+    assert script.done()
