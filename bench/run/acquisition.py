@@ -5,6 +5,9 @@ the frame waits for their answers only until its deadline (most of a period); an
 has not answered by then, or failed, contributes its last values marked STALE - it never delays
 the others, and its read keeps running so it can catch up. Ticks are on a fixed bench-time
 grid; a tick that could not be served in time is skipped and counted, never queued up.
+
+Each frame is handed over packed as a run-store row in `channels()` order (`FrameLayout`), the
+order a run's store is created with, so the store inserts it as it is.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bench.run.frame import Frame, channel_id
+from bench.run.frame import Frame, FrameLayout, channel_id
 from instruments.base import Instrument, InstrumentError, Quality, Reading
 from instruments.clock import Clock
 from instruments.plausibility import Plausibility, Range, for_instrument
@@ -121,6 +124,7 @@ class Acquisition:
             InstrumentPoller(role, inst, plausibility=for_instrument(role, inst, plausible))
             for role, inst in instruments.items()
         ]
+        self.layout = FrameLayout(self.channels())
         self.next_seq = first_seq
         self.missed_ticks = 0
         self._behind_since: int | None = None  # missed_ticks when the current overrun began
@@ -144,8 +148,9 @@ class Acquisition:
             values, messages = poller.collect(t, self.period_s)
             for message in messages:
                 self.on_event(t, "instrument", message)
-            readings.update({channel_id(poller.role, k): v for k, v in values.items()})
-        frame = Frame(self.next_seq, t, readings)
+            prefix = channel_id(poller.role, "")
+            readings.update({prefix + k: v for k, v in values.items()})
+        frame = self.layout.frame(self.next_seq, t, readings)
         self.next_seq += 1
         self.sink(frame)
         return frame
