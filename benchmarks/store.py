@@ -5,7 +5,7 @@
 (1) `RunStore` as built: from the first `append` to `flush_sync` returning.
 (2) Baseline: one transaction per frame (autocommit), same schema, same packing.
 (3) Ceiling: one `executemany` of the same rows, packed beforehand, in one transaction.
-(0) What packing a frame costs the acquisition, which now does it (`FrameLayout.frame`).
+(0) What building a packed frame costs the acquisition, which now packs (`FrameLayout.frame`).
 Then what `PRAGMA synchronous = FULL` costs against NORMAL: in bulk, and per small commit
 (the writer's steady state: a few frames every 0.25 s).
 
@@ -168,7 +168,7 @@ def main() -> None:
         normal_rate = best_of(args.rounds, ceiling, directory, channels, frames, "NORMAL")
         full_ms = small_commit_ms(directory, channels, frames, "FULL")
         normal_ms = small_commit_ms(directory, channels, frames, "NORMAL")
-    print(f"(0) packing, in the acquisition:      {packing}")
+    print(f"(0) a packed frame, in acquisition:   {packing}")
     print(f"(1) RunStore, batched, FULL:           {ours_rate}   target >= 20,000/s")
     print(f"(2) baseline, a transaction per frame: {base_rate}")
     print(f"(3) ceiling, one executemany, FULL:    {ceil_rate}")
