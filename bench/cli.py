@@ -86,13 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=cmd_sim)
 
     probe = sub.add_parser("probe", help="connect to every instrument and watch its channels")
-    probe.add_argument("--station", metavar="FILE", help="station file (TOML)")
-    probe.add_argument(
-        "--sim",
-        action="store_true",
-        help="start the simulated bench; alone, use its shipped station file",
+    _add_bench_arguments(
+        probe,
+        sim_help="start the simulated bench; alone, use its shipped station file",
+        speed_help="simulator speed (--sim only)",
     )
-    probe.add_argument("--speed", type=_speed, default=1.0, help="simulator speed (--sim only)")
     probe.add_argument("--period", type=_positive, default=1.0, help="refresh period, seconds")
     probe.add_argument("--duration", type=_positive, help="stop after this many seconds")
     probe.add_argument(
@@ -101,39 +99,17 @@ def build_parser() -> argparse.ArgumentParser:
     probe.set_defaults(func=cmd_probe)
 
     run = sub.add_parser("run", help="run a test plan (headless)")
-    run.add_argument(
-        "plan",
-        nargs="?",
-        metavar="PLAN",
-        help="a plan file, or a shipped plan by name (hpbench plans)",
-    )
-    run.add_argument("--station", metavar="FILE", help="station file (TOML)")
-    run.add_argument("--sim", action="store_true", help="run on the simulated bench")
-    run.add_argument("--speed", type=_speed, default=1.0, help="time-warp (--sim only)")
-    run.add_argument("--results", default="results", metavar="DIR", help="where runs are written")
-    run.add_argument("--resume", metavar="RUNDIR", help="continue an interrupted run")
+    _add_plan_run_arguments(run)
     run.add_argument(
         "--fault-campaign",
         type=int,
         metavar="SEED",
         help="inject every simulator fault into every instrument on a seeded schedule (--sim)",
     )
-    add_mqtt_argument(run)
     run.set_defaults(func=cmd_run)
 
     tui = sub.add_parser("tui", help="the terminal UI: watch, steer and review bench runs")
-    tui.add_argument(
-        "plan",
-        nargs="?",
-        metavar="PLAN",
-        help="a plan file, or a shipped plan by name (hpbench plans)",
-    )
-    tui.add_argument("--station", metavar="FILE", help="station file (TOML)")
-    tui.add_argument("--sim", action="store_true", help="run on the simulated bench")
-    tui.add_argument("--speed", type=_speed, default=1.0, help="time-warp (--sim only)")
-    tui.add_argument("--results", default="results", metavar="DIR", help="where runs are written")
-    tui.add_argument("--resume", metavar="RUNDIR", help="continue an interrupted run")
-    add_mqtt_argument(tui)
+    _add_plan_run_arguments(tui)
     tui.set_defaults(func=cmd_tui)
 
     validate = sub.add_parser("validate", help="check a plan: points, duration, problems")
@@ -180,6 +156,43 @@ def build_parser() -> argparse.ArgumentParser:
     scop.add_argument("--json", action="store_true", help="print the figures as JSON")
     scop.set_defaults(func=cmd_scop)
     return parser
+
+
+def _add_bench_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    sim_help: str = "run on the simulated bench",
+    speed_help: str = "time-warp (--sim only)",
+) -> None:
+    """Which bench: every command that opens one takes these, checked the same way."""
+    parser.add_argument("--station", metavar="FILE", help="station file (TOML)")
+    parser.add_argument("--sim", action="store_true", help=sim_help)
+    parser.add_argument("--speed", type=_speed, default=1.0, help=speed_help)
+
+
+def _add_plan_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """`run` and `tui` run a plan on a bench alike: one definition, so they cannot drift."""
+    parser.add_argument(
+        "plan",
+        nargs="?",
+        metavar="PLAN",
+        help="a plan file, or a shipped plan by name (hpbench plans)",
+    )
+    _add_bench_arguments(parser)
+    parser.add_argument(
+        "--results", default="results", metavar="DIR", help="where runs are written"
+    )
+    parser.add_argument("--resume", metavar="RUNDIR", help="continue an interrupted run")
+    add_mqtt_argument(parser)
+
+
+def _bench_usage(args: argparse.Namespace) -> str | None:
+    """What is wrong with the bench arguments (`_add_bench_arguments`), if anything."""
+    if not (args.station or args.sim):
+        return "give --station FILE, or --sim for the simulated bench"
+    if args.speed != 1.0 and not args.sim:
+        return "--speed needs --sim (real hardware runs in real time)"
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -248,10 +261,8 @@ def cmd_probe(args: argparse.Namespace) -> int:
     from bench.liblog import library_logs_to_stderr
     from bench.probe import run_probe
 
-    if not (args.station or args.sim):
-        return _usage("probe", "give --station FILE, or --sim for the simulated bench")
-    if args.speed != 1.0 and not args.sim:
-        return _usage("probe", "--speed needs --sim (real hardware runs in real time)")
+    if problem := _bench_usage(args):
+        return _usage("probe", problem)
     if args.driver:
         return _probe_driver(args)
     station = load_station(args.station or sim_station_path())
@@ -299,6 +310,8 @@ def _probe_driver(args: argparse.Namespace) -> int:
 def cmd_tui(args: argparse.Namespace) -> int:
     from bench.tui.command import tui_command
 
+    if problem := _bench_usage(args):
+        return _usage("tui", problem)
     return tui_command(
         args.plan,
         args.station,
@@ -336,10 +349,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _usage("run", "--resume takes the plan, station and speed the run started with")
     if not args.resume and not args.plan:
         return _usage("run", "give a PLAN (or --resume RUNDIR)")
-    if not args.resume and not (args.station or args.sim):
-        return _usage("run", "give --station FILE, or --sim for the simulated bench")
-    if args.speed != 1.0 and not args.sim:
-        return _usage("run", "--speed needs --sim (real hardware runs in real time)")
+    if not args.resume and (problem := _bench_usage(args)):
+        return _usage("run", problem)
     if args.fault_campaign is not None and not args.sim:
         return _usage("run", "--fault-campaign needs --sim: faults are injected into the simulator")
     return run_command(args, _run)

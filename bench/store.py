@@ -9,7 +9,8 @@ kept in `error` and raised by `flush()`, and the unwritten items stay queued (re
 next flush or after `retry_interval_s`), never dropped.
 
 A frame is one row, its values packed against the `channels` table fixed at run creation
-(`FRAME_FORMAT`): packing 40 numbers costs less than binding 40 rows. Why WAL,
+(`FRAME_FORMAT`, `bench.run.frame.FrameLayout`): packing 40 numbers costs less than binding 40
+rows. A frame the acquisition packed in the same channel order is inserted as it came. Why WAL,
 `synchronous = FULL` and these batches: docs/decisions/0005-run-store-durability.md.
 """
 
@@ -26,26 +27,23 @@ import operator
 import os
 import queue
 import sqlite3
-import struct
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.run.frame import Frame
-from instruments.base import Identity, Quality, Reading
+from bench.run.frame import ABSENT, QUALITY_CODES, Frame, FrameLayout, Row
+from instruments.base import Identity, Reading
 
 STORE_NAME = "run.sqlite"
 SCHEMA_VERSION = 1  # PRAGMA user_version
 POINT_STATUSES = frozenset({"pending", "running", "valid", "invalid", "failed", "skipped"})
 
-QUALITY_CODES: dict[Quality, int] = {Quality.OK: 0, Quality.STALE: 1, Quality.INVALID: 2}
-ABSENT = 255  # the quality byte of a channel the frame did not carry
 _QUALITY_OF = {code: quality for quality, code in QUALITY_CODES.items()}
 
 FRAME_FORMAT = {  # stored in meta, so the file explains itself to other tools
@@ -112,8 +110,6 @@ _CREATED_META = frozenset(
 )
 MAX_FRAMES_PER_INSERT = 4096  # x 5 columns, under SQLite's 32766 variables per statement
 
-_OK = Quality.OK  # a plain global: the enum attribute lookup showed in packing's profile
-_Row = tuple[int, float, bytes, bytes, str | None]  # a frames row
 _STOP = object()  # queue marker: commit what is left, then end the writer thread
 
 
@@ -168,7 +164,7 @@ class _Batch:
     other writes are kept apart, each in its order: the batch commits as one transaction."""
 
     def __init__(self) -> None:
-        self.frames: list[_Row] = []
+        self.frames: list[Row] = []
         self.ops: list[_Op] = []
 
     def __len__(self) -> int:
@@ -347,7 +343,7 @@ class _Writer:
             raise OSError("the file was moved, replaced or deleted while the run was writing")
 
 
-def _insert_frames(conn: sqlite3.Connection, rows: list[_Row]) -> None:
+def _insert_frames(conn: sqlite3.Connection, rows: list[Row]) -> None:
     """Insert frames with few statements, each the largest power of two of rows that fits
     (so a dozen statement texts exist, each compiled once). Binding is then one C loop and
     SQLite works in long stretches without the GIL, where acquisition can pack meanwhile:
@@ -386,12 +382,9 @@ class RunStore:
         self._read_lock = threading.Lock()
         self._read_conn: sqlite3.Connection | None = None
         channels = self.channels()
-        self._ids = tuple(channels)
-        self._id_set = frozenset(self._ids)
+        self._layout = FrameLayout(channels)
+        self._accepted = self._layout  # the last layout found equal to the run's
         self._units = tuple(channels.values())
-        self._struct = struct.Struct(f"<{len(self._ids)}d")
-        self._get_readings = _item_getter(self._ids)
-        self._all_ok = bytes(len(self._ids))  # QUALITY_CODES[OK] == 0
         self._last_appended = self.last_seq()
         self._writer = _Writer(
             self.path,
@@ -519,13 +512,26 @@ class RunStore:
     def append(self, frame: Frame) -> None:
         """Queue one frame. Each reading is stored with its channel's unit.
 
-        Raises ValueError for a seq not above the previous one or a channel the run does not
-        have: a row that cannot be inserted must not reach, and block, the writer.
+        A frame packed in the run's channel order (`FrameLayout.frame`) is queued as it is;
+        any other is packed here. Raises ValueError for a seq not above the previous one or a
+        channel the run does not have: a row that cannot be inserted must not reach, and block,
+        the writer.
         """
         if frame.seq <= self._last_appended:
             raise ValueError(f"frame seq {frame.seq} after {self._last_appended}: not increasing")
-        self._writer.put(self._pack(frame))
+        row = frame.row
+        if row is None or (frame.layout is not self._accepted and not self._accept(frame.layout)):
+            row = self._layout.row(frame.seq, frame.t, frame.readings)
+        self._writer.put(row)
         self._last_appended = frame.seq
+
+    def _accept(self, layout: FrameLayout | None) -> bool:
+        """Whether rows packed in `layout` fit this run's channels table (remembered: the
+        acquisition packs every frame of a run in the same layout object)."""
+        if layout is None or layout.ids != self._layout.ids:
+            return False
+        self._accepted = layout
+        return True
 
     def event(
         self,
@@ -595,46 +601,6 @@ class RunStore:
         """`flush` for threads and scripts."""
         self._writer.flush_future().result(timeout)
 
-    def _pack(self, frame: Frame) -> _Row:
-        """One frame as a row. The common frame (every channel there and OK) costs one
-        comprehension and one struct call: per-channel Python work is what packing costs."""
-        readings = frame.readings
-        n = len(self._ids)
-        if len(readings) == n:
-            try:
-                found = self._get_readings(readings)
-            except KeyError:  # a channel is missing from this frame
-                return self._pack_slow(frame)
-            ok = _OK
-            values = [r.value for r in found if r.quality is ok]
-            if len(values) == n:
-                try:
-                    packed = self._struct.pack(*values)
-                except struct.error:  # an OK reading without a value
-                    return self._pack_slow(frame)
-                return frame.seq, float(frame.t), packed, self._all_ok, None
-        return self._pack_slow(frame)
-
-    def _pack_slow(self, frame: Frame) -> _Row:
-        unknown = frame.readings.keys() - self._id_set
-        if unknown:
-            raise ValueError(f"frame {frame.seq}: channels not in this run: {sorted(unknown)}")
-        values: list[float] = []
-        qualities = bytearray()
-        details: dict[str, str] = {}
-        for cid in self._ids:
-            reading = frame.readings.get(cid)
-            if reading is None:
-                values.append(math.nan)
-                qualities.append(ABSENT)
-                continue
-            values.append(math.nan if reading.value is None else float(reading.value))
-            qualities.append(QUALITY_CODES[reading.quality])
-            if reading.quality is not Quality.OK and reading.detail:
-                details[cid] = reading.detail
-        detail = _json(details) if details else None
-        return frame.seq, float(frame.t), self._struct.pack(*values), bytes(qualities), detail
-
     # -- reading ---------------------------------------------------------------------------
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
@@ -683,7 +649,9 @@ class RunStore:
     ) -> Frame:
         details = json.loads(detail) if detail else {}
         readings = {}
-        columns = zip(self._ids, self._units, self._struct.unpack(value), quality, strict=True)
+        columns = zip(
+            self._layout.ids, self._units, self._layout.unpack(value), quality, strict=True
+        )
         for cid, unit, v, q in columns:
             if q != ABSENT:
                 number = None if math.isnan(v) else v
@@ -741,14 +709,6 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 5000")
     return conn
-
-
-def _item_getter(ids: tuple[str, ...]) -> Callable[[Mapping[str, Reading]], tuple[Reading, ...]]:
-    """Every channel's reading in one C-level call, always as a tuple."""
-    if len(ids) == 1:
-        one = operator.itemgetter(ids[0])
-        return lambda readings: (one(readings),)
-    return operator.itemgetter(*ids) if ids else (lambda readings: ())
 
 
 def _describe(exc: BaseException) -> str:

@@ -5,12 +5,14 @@
 (1) `RunStore` as built: from the first `append` to `flush_sync` returning.
 (2) Baseline: one transaction per frame (autocommit), same schema, same packing.
 (3) Ceiling: one `executemany` of the same rows, packed beforehand, in one transaction.
+(0) What building a packed frame costs the acquisition, which now packs (`FrameLayout.frame`).
 Then what `PRAGMA synchronous = FULL` costs against NORMAL: in bulk, and per small commit
 (the writer's steady state: a few frames every 0.25 s).
 
 Targets: (1) >= 20 000 frames/s and >= 0.7 x (3). Each line also gives the CPU time per frame
 of the whole process: on a busy machine the wall-clock ratio moves, the CPU one much less.
-Frames are built before timing (acquisition builds them anyway); 1 in 100 has a stale channel.
+Frames are built before timing, packed, as acquisition hands them over; 1 in 100 has a stale
+channel.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.run.frame import Frame
+from bench.run.frame import Frame, FrameLayout
 from bench.store import RunStore
 from instruments.base import Reading
 
@@ -57,10 +59,10 @@ class Timer:
         return Rate(n / self.wall, self.cpu / n * 1e6)
 
 
-def make_frames(n: int, distinct: int = 1000) -> tuple[dict[str, str], list[Frame]]:
+def make_frames(n: int, distinct: int = 1000) -> tuple[dict[str, str], list[Frame], Rate]:
     """`n` frames sharing `distinct` sets of readings: acquisition hands the store a frame it
     has just built, still in the CPU cache; 8 million distinct readings would measure memory
-    latency instead."""
+    latency instead. Packed as the acquisition packs them, and what that cost."""
     channels = {f"role{i % 4}.channel{i}": "unit" for i in range(CHANNELS)}
     ids = list(channels)
     pool = []
@@ -69,8 +71,10 @@ def make_frames(n: int, distinct: int = 1000) -> tuple[dict[str, str], list[Fram
         if k % 100 == 99:
             readings[ids[k % CHANNELS]] = readings[ids[k % CHANNELS]].stale("timeout")
         pool.append(readings)
-    frames = [Frame(seq, 1.8e9 + 0.1 * seq, pool[seq % distinct]) for seq in range(n)]
-    return channels, frames
+    layout = FrameLayout(ids)
+    with Timer() as timer:
+        frames = [layout.frame(seq, 1.8e9 + 0.1 * seq, pool[seq % distinct]) for seq in range(n)]
+    return channels, frames, timer.rate(n)
 
 
 def new_store(directory: Path, channels: dict[str, str]) -> RunStore:
@@ -109,14 +113,14 @@ def baseline(directory: Path, channels: dict[str, str], frames: list[Frame]) -> 
         conn = raw_connection(store, "FULL")
         with Timer() as timer:
             for frame in frames:
-                conn.execute(INSERT, store._pack(frame))  # autocommit: a transaction each
+                conn.execute(INSERT, frame.row)  # autocommit: a transaction each
         conn.close()
     return timer.rate(len(frames))
 
 
 def ceiling(directory: Path, channels: dict[str, str], frames: list[Frame], sync: str) -> Rate:
     with new_store(directory, channels) as store:
-        rows = [store._pack(frame) for frame in frames]
+        rows = [frame.row for frame in frames]
         conn = raw_connection(store, sync)
         with Timer() as timer:
             conn.execute("BEGIN")
@@ -129,7 +133,7 @@ def ceiling(directory: Path, channels: dict[str, str], frames: list[Frame], sync
 def small_commit_ms(directory: Path, channels: dict[str, str], frames: list[Frame], sync: str):
     """Median wall time of one commit of 3 frames: what each flush interval costs."""
     with new_store(directory, channels) as store:
-        rows = [store._pack(frame) for frame in frames[:600]]
+        rows = [frame.row for frame in frames[:600]]
         conn = raw_connection(store, sync)
         samples = []
         for i in range(0, len(rows), 3):
@@ -154,7 +158,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="best of this many")
     parser.add_argument("--dir", type=Path, default=None, help="where to write (default: tmp)")
     args = parser.parse_args()
-    channels, frames = make_frames(args.frames)
+    channels, frames, packing = make_frames(args.frames)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         directory = Path(tmp)
         print(f"{args.frames} frames of {CHANNELS} channels, best of {args.rounds}, in {tmp}")
@@ -164,6 +168,7 @@ def main() -> None:
         normal_rate = best_of(args.rounds, ceiling, directory, channels, frames, "NORMAL")
         full_ms = small_commit_ms(directory, channels, frames, "FULL")
         normal_ms = small_commit_ms(directory, channels, frames, "NORMAL")
+    print(f"(0) a packed frame, in acquisition:   {packing}")
     print(f"(1) RunStore, batched, FULL:           {ours_rate}   target >= 20,000/s")
     print(f"(2) baseline, a transaction per frame: {base_rate}")
     print(f"(3) ceiling, one executemany, FULL:    {ceil_rate}")

@@ -5,6 +5,9 @@ the frame waits for their answers only until its deadline (most of a period); an
 has not answered by then, or failed, contributes its last values marked STALE - it never delays
 the others, and its read keeps running so it can catch up. Ticks are on a fixed bench-time
 grid; a tick that could not be served in time is skipped and counted, never queued up.
+
+Each frame is handed over packed as a run-store row in `channels()` order (`FrameLayout`), the
+order a run's store is created with, so the store inserts it as it is.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bench.run.frame import Frame, channel_id
+from bench.run.frame import Frame, FrameLayout, channel_id
 from instruments.base import Instrument, InstrumentError, Quality, Reading
 from instruments.clock import Clock
 from instruments.plausibility import Plausibility, Range, for_instrument
@@ -43,6 +46,10 @@ class InstrumentPoller:
     retry_at: float = 0.0  # bench time of the next attempt after a failure
     invalid: set[str] = field(default_factory=set)  # channels reading a sentinel just now
     plausibility: Plausibility = field(default_factory=Plausibility)
+    ids: ChannelIds = field(init=False)  # channel name -> channel id
+
+    def __post_init__(self) -> None:
+        self.ids = ChannelIds(self.role)
 
     def start_read(self, now: float) -> None:
         if (self.task is None or self.task.done()) and now >= self.retry_at:
@@ -88,6 +95,19 @@ class InstrumentPoller:
         return messages
 
 
+class ChannelIds(dict[str, str]):
+    """One role's channel ids, made once: formatting 40 ids every frame cost more than
+    packing the frame, and a cached string's hash is cached too (the store looks them up)."""
+
+    def __init__(self, role: str) -> None:
+        super().__init__()
+        self.role = role
+
+    def __missing__(self, name: str) -> str:
+        cid = self[name] = channel_id(self.role, name)
+        return cid
+
+
 def channels_of(instruments: dict[str, Instrument]) -> dict[str, str]:
     """Every channel of the bench (id -> unit), in a fixed order."""
     return {
@@ -121,6 +141,7 @@ class Acquisition:
             InstrumentPoller(role, inst, plausibility=for_instrument(role, inst, plausible))
             for role, inst in instruments.items()
         ]
+        self.layout = FrameLayout(self.channels())
         self.next_seq = first_seq
         self.missed_ticks = 0
         self._behind_since: int | None = None  # missed_ticks when the current overrun began
@@ -144,8 +165,9 @@ class Acquisition:
             values, messages = poller.collect(t, self.period_s)
             for message in messages:
                 self.on_event(t, "instrument", message)
-            readings.update({channel_id(poller.role, k): v for k, v in values.items()})
-        frame = Frame(self.next_seq, t, readings)
+            ids = poller.ids
+            readings.update({ids[k]: v for k, v in values.items()})
+        frame = self.layout.frame(self.next_seq, t, readings)
         self.next_seq += 1
         self.sink(frame)
         return frame

@@ -1,20 +1,17 @@
 """`hpbench tui [PLAN] (--station FILE | --sim) [--speed N] [--mqtt URL]`: the interactive
 face of the engine.
 
-`tui_command` is what the `hpbench` CLI calls; `python -m bench.tui.command` runs the same
-thing without the CLI (the terminal test uses it).
+`tui_command` is what the `hpbench` CLI calls once `bench/cli.py` has parsed and checked the
+arguments, with the same definitions as `hpbench run`.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from bench.run.runner import RunRefused, check_results_dir
 from bench.station import StationError
-from bench.telemetry.commands import add_mqtt_argument
 
 EXIT_BAD_INPUT = 2
 
@@ -35,10 +32,6 @@ def tui_command(
     resume: str | None = None,
 ) -> int:
     """Run the TUI until the operator quits; the bench is left in its safe state."""
-    if not (station or sim):
-        return _error("give --station FILE, or --sim for the simulated bench")
-    if speed != 1.0 and not sim:
-        return _error("--speed needs --sim (real hardware runs in real time)")
     if plan is not None and not Path(plan).is_file():
         return _error(f"{plan}: no such plan file")
     if resume is not None and plan is not None:
@@ -70,32 +63,3 @@ def tui_command(
         if finished.resumable:
             print(f"resume with: hpbench run --resume {finished.run_dir}")
     return code or 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hpbench tui", description=__doc__)
-    parser.add_argument("plan", nargs="?", metavar="PLAN.yaml")
-    parser.add_argument("--station", metavar="FILE", help="station file (TOML)")
-    parser.add_argument("--sim", action="store_true", help="run on the simulated bench")
-    parser.add_argument("--speed", type=float, default=1.0, help="time-warp (--sim only)")
-    parser.add_argument("--results", default="results", metavar="DIR", help="where runs go")
-    parser.add_argument("--resume", metavar="RUNDIR", help="continue an interrupted run")
-    add_mqtt_argument(parser)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return tui_command(
-        args.plan,
-        args.station,
-        args.sim,
-        args.speed,
-        results=args.results,
-        mqtt=args.mqtt,
-        resume=args.resume,
-    )
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.run.frame import Frame
+from bench.run.frame import Frame, FrameLayout
 from bench.store import STORE_NAME, PointRow, RunStore, StoreError
 from instruments.base import Identity, Quality, Reading
 
@@ -86,6 +86,27 @@ def test_frames_round_trip_with_every_quality(tmp_path):
         assert list(store.frames()) == frames
         assert store.channels() == CHANNELS
         assert store.last_seq() == store.acknowledged_seq == 3
+
+
+def test_frames_packed_in_the_runs_channel_order_are_inserted_as_they_are(tmp_path, monkeypatch):
+    flow, t_in, power, alarm = CHANNELS
+    stale = {**ok_frame(1).readings, t_in: Reading.invalid("degC", "sensor over range")}
+    frames = [FrameLayout(CHANNELS).frame(0, 1.0, ok_frame(0).readings)]
+    frames.append(FrameLayout(CHANNELS).frame(1, 2.0, stale))  # a layout object of its own
+    reordered = FrameLayout([alarm, power, t_in, flow]).frame(2, 3.0, ok_frame(2).readings)
+    assert all(f.row is not None for f in [*frames, reordered])
+
+    def repacked(*args):
+        raise AssertionError("the store packed a frame that came packed")
+
+    with make_store(tmp_path) as store:
+        monkeypatch.setattr(FrameLayout, "row", repacked)
+        for frame in frames:
+            store.append(frame)
+        monkeypatch.undo()  # a row in another channel order is packed again, in the run's
+        store.append(reordered)
+        store.flush_sync()
+        assert list(store.frames()) == [*frames, reordered]
 
 
 def test_ok_detail_is_dropped_other_details_are_kept(tmp_path):
@@ -316,7 +337,7 @@ def test_a_replaced_file_is_an_error_not_a_silent_loss(tmp_path):
 DISK_FULL = """
     import json, resource, signal, sys
     from pathlib import Path
-    from bench.run.frame import Frame
+    from bench.run.frame import Frame, FrameLayout
     from bench.store import RunStore, StoreError
     from instruments.base import Reading
 
@@ -373,7 +394,7 @@ def test_disk_full_surfaces_and_the_queued_frames_survive_it(tmp_path):
 WRITE_FOREVER = """
     import sys
     from pathlib import Path
-    from bench.run.frame import Frame
+    from bench.run.frame import Frame, FrameLayout
     from bench.store import RunStore
     from instruments.base import Reading
 

@@ -8,7 +8,7 @@ import pytest
 
 from bench.run.acquisition import Acquisition, channels_of
 from bench.run.bus import Bus
-from bench.run.frame import Frame
+from bench.run.frame import Frame, FrameLayout
 from bench.station import build_instruments, load_station, sim_station_path
 from instruments.base import Quality
 from instruments.clock import ScaledClock
@@ -67,6 +67,11 @@ async def test_every_channel_of_every_role_in_each_frame_with_continuous_seq(ben
     assert [f.seq for f in rec.frames] == list(range(len(rec.frames)))
     assert set(rec.frames[-1].readings) == set(channels_of(instruments))
     assert all(r.quality is Quality.OK for r in rec.frames[-1].readings.values() if r.value)
+    # each frame comes packed in the order a run's store is created with
+    layout = FrameLayout(channels_of(instruments))
+    for f in rec.frames:
+        assert f.layout is not None and f.layout.ids == layout.ids
+        assert f.row == layout.row(f.seq, f.t, f.readings)
     # frames sit on the one-second bench grid
     steps = {round(b.t - a.t, 6) for a, b in zip(rec.frames, rec.frames[1:], strict=False)}
     assert steps <= {1.0, 2.0, 3.0}

@@ -74,7 +74,7 @@ def test_tui_in_tmux_shows_live_values_and_the_plan_advancing(
     results = tmp_path / "results"
     results.mkdir()
     command = (
-        f"{sys.executable} -m bench.tui.command --sim --speed 100 "
+        f"{sys.executable} -m bench.cli tui --sim --speed 100 "
         f"--results {results} {QUICK_PLAN}; sleep 0.1"
     )
     started = tmux(
