@@ -56,6 +56,13 @@ HYDRAULIC_KEYS = frozenset(
     }
 )
 POWER_KEYS = frozenset({"reading_pct", "range_pct", "range_w", "divisor", "drift_pct"})
+# budget coefficient <- `[uncertainty]` key: the result's sensitivity to the conditions, %/K
+SENSITIVITIES = (
+    ("phi_per_k_outlet", "capacity_per_k_outlet_pct"),
+    ("phi_per_k_air", "capacity_per_k_air_pct"),
+    ("p_per_k_outlet", "power_per_k_outlet_pct"),
+    ("p_per_k_air", "power_per_k_air_pct"),
+)
 
 
 class Traced(Protocol):
@@ -132,12 +139,7 @@ def _station_terms(u: StationUncertainty | None) -> dict[str, float]:
         out["u_rho_rel"] = u.rho_pct.standard / 100.0
     if u.cp_pct:
         out["u_cp_rel"] = u.cp_pct.standard / 100.0
-    for key, name in (
-        ("phi_per_k_outlet", "capacity_per_k_outlet_pct"),
-        ("phi_per_k_air", "capacity_per_k_air_pct"),
-        ("p_per_k_outlet", "power_per_k_outlet_pct"),
-        ("p_per_k_air", "power_per_k_air_pct"),
-    ):
+    for key, name in SENSITIVITIES:
         limit = getattr(u, name)
         if limit is not None:
             out[key] = abs(limit.value) / 100.0
@@ -184,10 +186,7 @@ def _sources(
             ("heat_loss", "heat_loss_w"),
             ("rho", "rho_pct"),
             ("cp", "cp_pct"),
-            ("phi_per_k_outlet", "capacity_per_k_outlet_pct"),
-            ("phi_per_k_air", "capacity_per_k_air_pct"),
-            ("p_per_k_outlet", "power_per_k_outlet_pct"),
-            ("p_per_k_air", "power_per_k_air_pct"),
+            *SENSITIVITIES,
         ):
             limit = getattr(u, name)
             if limit is not None:
