@@ -113,8 +113,9 @@ def calculate(
     deviations = deviations or {}
     inputs = (samples.flow_m3h, samples.inlet_c, samples.outlet_c, samples.power_w)
     usable = [i for i in range(len(samples.t)) if all(col[i] is not None for col in inputs)]
+    used = set(usable)
     out: dict[str, Any] = {
-        "usable": [i in set(usable) for i in range(len(samples.t))],
+        "usable": [i in used for i in range(len(samples.t))],
         "results": None,
         "uncertainty": None,
     }
