@@ -29,6 +29,9 @@ from pydantic import (
 
 from bench.interlocks import Interlock
 from bench.lab.config import LabSettings
+from bench.metrology import capacity
+from bench.metrology.accuracy import accuracies_of
+from bench.metrology.point import PointSettings, PumpSetting
 from bench.metrology.station_uncertainty import StationUncertainty
 from bench.permissives import Permissives
 from bench.telemetry.config import TelemetrySettings
@@ -55,6 +58,14 @@ class PumpCorrection(_Strict):
     efficiency: float = Field(gt=0, le=1)
     dp_pa: float = Field(ge=0)
     enabled: bool = True
+
+    def setting(self) -> PumpSetting | None:
+        """The correction the point calculation applies; None when `enabled = false`."""
+        if not self.enabled:
+            return None
+        return PumpSetting(
+            capacity.PumpCorrection(efficiency=self.efficiency, mode=self.mode), self.dp_pa
+        )
 
 
 Range = tuple[float, float]
@@ -215,6 +226,19 @@ class Station(_Strict):
             if plays != role:
                 raise ValueError(f"{role}: driver {entry.driver!r} drives a {plays}, not a {role}")
         return value
+
+    def point_settings(self) -> PointSettings:
+        """What the point calculation takes from this station (bench.metrology.point): the
+        engine's live record and result.json are computed with this one object."""
+        info = self.station
+        accuracies, problem = accuracies_of(self.instruments, self.uncertainty)
+        return PointSettings(
+            pressure_pa=info.water_pressure_pa,
+            meter=info.flow_meter,
+            pump=info.pump_correction.setting() if info.pump_correction else None,
+            accuracies=accuracies,
+            accuracy_problem=problem,
+        )
 
     @property
     def uses_sim(self) -> bool:

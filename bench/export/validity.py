@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bench.export import pointcalc
 from bench.export.rundata import RunData
 from bench.export.stamps import iso
+from bench.metrology.point import RANGE_DECLARED, RANGE_READ_BACK, coverage_statement, sdm
 from bench.plan.model import DEFAULT_BAROMETRIC_PA
 from bench.run.measure import BAROMETER
 from bench.run.points import AIR_RH, AIR_T, POWER, VOLTAGE, WATER_FLOW, WATER_IN, WATER_OUT
@@ -177,10 +177,7 @@ def _transient_record(
     )
     type_a = None
     if len(cycles) >= 2:
-        type_a = {
-            key: pointcalc._sdm([c[key] for c in cycles])
-            for key in ("capacity_w", "power_w", "cop")
-        }
+        type_a = {key: sdm([c[key] for c in cycles]) for key in ("capacity_w", "power_w", "cop")}
     return {
         "cycles_required": need,
         "window_required_s": need_s,
@@ -216,13 +213,13 @@ def _range(channel: str, acc: dict[str, Any], ranges: dict[str, Any] | None) -> 
     if channel == VOLTAGE and read:
         assert ranges is not None
         return {"range": ranges["voltage_v"], "range_unit": "V",
-                "range_source": pointcalc.RANGE_READ_BACK, "range_declared": False}  # fmt: skip
+                "range_source": RANGE_READ_BACK, "range_declared": False}  # fmt: skip
     if channel != POWER:
         return none
     if read:
         assert ranges is not None
         source = (
-            f"{pointcalc.RANGE_READ_BACK} (Urange {ranges['voltage_v']:g} V × "
+            f"{RANGE_READ_BACK} (Urange {ranges['voltage_v']:g} V × "
             f"Irange {ranges['current_a']:g} A)"
         )
         return {"range": ranges["power_w"], "range_unit": "W", "range_source": source,
@@ -230,12 +227,12 @@ def _range(channel: str, acc: dict[str, Any], ranges: dict[str, Any] | None) -> 
     if acc.get("range_w") is None:
         return none
     return {"range": acc["range_w"], "range_unit": "W",
-            "range_source": pointcalc.RANGE_DECLARED, "range_declared": True}  # fmt: skip
+            "range_source": RANGE_DECLARED, "range_declared": True}  # fmt: skip
 
 
 def sensors(data: RunData, ranges: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Which instrument, serial, range and calibration measured each quantity; `ranges`: the
-    point's power-analyser ranges (pointcalc.power_range), None when it has none."""
+    point's power-analyser ranges (bench.metrology.point.power_range), None when it has none."""
     out = []
     station = data.settings.station
     for quantity, channel, role in SENSORS:
@@ -283,7 +280,7 @@ def document_parts(data: RunData, doc: dict[str, Any]) -> dict[str, Any]:
         },
         "deviations": _deviations(data, doc),
         "validity_rule": {"text": text, "source": source},
-        "coverage": pointcalc.coverage_statement(data.settings.k),
+        "coverage": coverage_statement(data.settings.k),
         "barometric": barometric(data),
     }
 

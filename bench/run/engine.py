@@ -25,7 +25,7 @@ from bench.run.frame import Frame
 from bench.run.identity import IdentityRefused
 from bench.run.loadbased import load_based_record
 from bench.run.points import PointSpec
-from bench.run.results import WaterSide, missing_results, point_results
+from bench.run.results import PointSettings, missing_results, point_results
 from bench.run.safe_state import SafeStateReport, reach_safe_state
 from bench.run.sequencer import FINAL, Judgement, Measure, Phase, PointOutcome, Sequencer
 from bench.station import BenchState
@@ -69,7 +69,7 @@ class Engine:
         judgement: Judgement,
         measure: Measure,
         store: RunStore,
-        water: WaterSide,
+        water: PointSettings,  # the station's, for the point calculation and the emulation
         period_s: float,
         done_ids: set[str] | None = None,
         flows_seen: dict[str, float] | None = None,

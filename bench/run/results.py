@@ -1,30 +1,48 @@
-"""A finished point's numbers: channel means, capacity, power and COP from the bench's sensors.
+"""A finished point's numbers for its record: channel means, and capacity, power, COP and
+their uncertainty from `bench.metrology.point.calculate`, the calculation `hpbench report`
+runs again on the stored frames (so the live COP, the TUI's and MQTT's, is the certified one).
 
-Steady points use the means of the collection period; transient points integrate heat and
-electrical energy over the complete defrost cycles the sequencer kept. Frames where any of the
-four inputs is not OK are left out and counted, never filled in.
+Frames where any of the four inputs is not OK are left out and counted, never filled in.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bench.metrology.capacity import MeterPosition, integrate, steady_point
+from bench.metrology.point import PointSettings, Samples, WaterSide, calculate
 from bench.run.frame import Frame
-from bench.run.points import HP_HEAT, POWER, WATER_FLOW, WATER_IN, WATER_OUT
+from bench.run.points import HP_DEFROST, HP_HEAT, POWER, WATER_FLOW, WATER_IN, WATER_OUT
 from bench.run.sequencer import PointOutcome
 
-INPUTS = (WATER_FLOW, WATER_IN, WATER_OUT, POWER)
+__all__ = ["PointSettings", "WaterSide", "missing_results", "point_results", "window_samples"]
+
+U_RANGE = "power_analyser.Urange"  # the ranges the analyser measured on (its driver reads them)
+I_RANGE = "power_analyser.Irange"
+SAMPLED = (WATER_FLOW, WATER_IN, WATER_OUT, POWER, HP_DEFROST, U_RANGE, I_RANGE)
+# the uncertainty a record keeps: the estimates; the budget rows are result.json's
+RECORDED_UNCERTAINTY = ("available", "reason", "k", "type_a", "capacity_w", "power_w", "cop")
+
+Columns = Mapping[str, Sequence[float | None]]
 
 
-@dataclass(frozen=True)
-class WaterSide:
-    """Station settings the capacity depends on."""
+def window_samples(t: Sequence[float], cols: Columns) -> Samples:
+    """The calculation's inputs from a window's channel columns (a missing channel: all None)."""
 
-    pressure_pa: float = 3.0e5
-    meter: MeterPosition = "inlet"
+    def col(channel: str) -> Sequence[float | None]:
+        return cols.get(channel) or [None] * len(t)
+
+    return Samples(
+        t=t,
+        flow_m3h=col(WATER_FLOW),
+        inlet_c=col(WATER_IN),
+        outlet_c=col(WATER_OUT),
+        power_w=col(POWER),
+        defrost=col(HP_DEFROST),
+        u_range_v=col(U_RANGE),
+        i_range_a=col(I_RANGE),
+    )
 
 
 def channel_means(frames: list[Frame]) -> dict[str, float | None]:
@@ -50,64 +68,29 @@ def missing_results(results: dict[str, Any]) -> str | None:
     return None
 
 
-def point_results(outcome: PointOutcome, water: WaterSide) -> dict[str, Any]:
+def point_results(outcome: PointOutcome, settings: PointSettings) -> dict[str, Any]:
     """The `results` block of a point record; empty when the point has no collection."""
     frames = outcome.frames
     if not frames:
         return {}
-    usable = [f for f in frames if all(f.value(c) is not None for c in INPUTS)]
+    cols = {c: [f.value(c) for f in frames] for c in SAMPLED}
+    deviations = {
+        name: float((outcome.quantities.get(name) or {}).get("mean_deviation") or 0.0)
+        for name in ("water_outlet", "air_dry_bulb")
+    }
+    numbers = calculate(
+        window_samples([f.t for f in frames], cols),
+        transient=outcome.transient,
+        settings=settings,
+        deviations=deviations,
+    )
     means = channel_means(frames)
-    out: dict[str, Any] = {
+    uncertainty = numbers["uncertainty"]
+    return {
         "frames": len(frames),
-        "frames_without_inputs": len(frames) - len(usable),
+        "frames_without_inputs": len(frames) - sum(numbers["usable"]),
         "means": means,
         "heat_pump_reported": {"heat_output_w": means.get(HP_HEAT)},
+        **numbers["results"],
+        "uncertainty": {k: uncertainty[k] for k in RECORDED_UNCERTAINTY if k in uncertainty},
     }
-    if len(usable) < 2:
-        out["error"] = "fewer than two frames with valid flow, temperatures and power"
-        return out
-
-    def series(channel: str) -> list[float]:
-        return [f.value(channel) for f in usable]  # type: ignore[misc]
-
-    if outcome.transient:
-        r = integrate(
-            [f.t for f in usable],
-            series(WATER_FLOW),
-            series(WATER_IN),
-            series(WATER_OUT),
-            series(POWER),
-            p_pa=water.pressure_pa,
-            meter=water.meter,
-        )
-        out.update(
-            method="integrated over complete defrost cycles",
-            capacity_w=r.phi_w,
-            power_w=r.p_e_w,
-            power_raw_w=r.p_raw_w,
-            cop=r.cop,
-            heat_kwh=r.heat_j / 3.6e6,
-            electric_kwh=r.electric_j / 3.6e6,
-            duration_s=r.duration_s,
-        )
-        return out
-
-    def mean(channel: str) -> float:
-        return math.fsum(series(channel)) / len(usable)
-
-    r = steady_point(
-        mean(WATER_FLOW),
-        mean(WATER_IN),
-        mean(WATER_OUT),
-        mean(POWER),
-        p_pa=water.pressure_pa,
-        meter=water.meter,
-    )
-    out.update(
-        method="means of the steady-state collection period",
-        capacity_w=r.phi_w,
-        power_w=r.power.effective_w,
-        power_raw_w=r.power.raw_w,
-        cop=r.cop,
-    )
-    return out

@@ -29,7 +29,6 @@ from bench.run.identity import check_unit_identity
 from bench.run.measure import make_measure
 from bench.run.planning import judgement, point_specs
 from bench.run.points import WATER_FLOW
-from bench.run.results import WaterSide
 from bench.run.sequencer import Phase
 from bench.station import (
     Station,
@@ -266,7 +265,7 @@ def make_engine(prepared: Prepared, instruments: dict[str, Any], clock: Clock) -
         judgement=judgement(plan.profile, station, warped_sim=prepared.sim and prepared.speed > 1),
         measure=make_measure(plan.points[0].barometric_pa),
         store=prepared.store,
-        water=WaterSide(station.station.water_pressure_pa, station.station.flow_meter),
+        water=station.point_settings(),
         period_s=min(p.sample_s for p in specs),
         done_ids=prepared.done_ids,
         flows_seen=prepared.flows_seen,

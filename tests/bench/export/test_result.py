@@ -1,8 +1,9 @@
 """result.json from real runs on the simulated bench: schema, traceability, numbers.
 
-References are independent: the engine's own record written during the run (another code
-path, from frames in memory), the station file as written, a GUM budget recomputed here by
-hand from the stored frames with CoolProp called directly, and published EN 14825 figures.
+References: the engine's own record written during the run (the same calculation, on the
+frames in memory rather than the stored ones), the station file as written, a GUM budget
+recomputed here by hand from the stored frames with CoolProp called directly, and published
+EN 14825 figures.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import pytest
 from CoolProp.CoolProp import PropsSI
 from jsonschema import Draft202012Validator
 
-from bench.export import export_run, pointcalc
+from bench.export import export_run
 from bench.export.result import SCHEMA_VERSION, build_result, dumps, schema, schema_problems
 from bench.export.rundata import load_run
-from bench.export.settings import accuracies_of, bench_settings
+from bench.export.settings import bench_settings
+from bench.metrology.point import RANGE_DECLARED, power_range
 from bench.station import load_station, sim_station_path
 from bench.store import RunStore
 from tests.bench.export.conftest import EN14511_PLAN, full_station_text, run_plan
@@ -106,7 +108,7 @@ def test_recomputed_results_equal_the_engines_record(en14511_run, en14825_run):
                 assert point["results"] is None
                 continue
             for key in ("capacity_w", "power_w", "power_raw_w", "cop"):
-                assert point["results"][key] == pytest.approx(live[key], rel=1e-9), key
+                assert point["results"][key] == live[key], key  # one calculation, same floats
             checked += 1
     assert checked >= 7
 
@@ -257,8 +259,8 @@ def test_the_heat_pumps_own_values_are_kept_beside_never_used(doc14511):
 
 
 def test_pump_correction_from_the_station(run_copy):
-    """A station with `[station.pump_correction]`: `hpbench run` refuses the table until
-    StationInfo has the field, so the stored station text is given it directly."""
+    """A station with `[station.pump_correction]`: the report reads it from the station text
+    stored with the run (given it here after the run, so the numbers are the report's own)."""
     db = run_copy / "run.sqlite"
     conn = sqlite3.connect(db)
     (text,) = conn.execute("SELECT value FROM meta WHERE key = 'station_text'").fetchone()
@@ -293,13 +295,15 @@ def test_a_station_without_the_power_range_gives_no_uncertainty_and_says_why(tmp
     text = sim_station_path().read_text().replace(", range_w = 6000", "")
     path = tmp_path / "station.toml"
     path.write_text(text)
-    accuracies, reason = accuracies_of(load_station(path))
+    settings = load_station(path).point_settings()
+    accuracies, reason = settings.accuracies, settings.accuracy_problem
     assert accuracies is None
     assert "range_w" in reason and "power_analyser" in reason
 
 
 def test_the_shipped_sim_station_gives_every_accuracy():
-    accuracies, reason = accuracies_of(load_station(sim_station_path()))
+    settings = load_station(sim_station_path()).point_settings()
+    accuracies, reason = settings.accuracies, settings.accuracy_problem
     assert accuracies is not None and reason == ""
     assert accuracies.power_range_w == 6000.0
 
@@ -308,7 +312,8 @@ def test_a_misspelt_accuracy_key_makes_the_uncertainty_not_available(tmp_path):
     text = sim_station_path().read_text().replace("flow_pct = 0.5", "flow_pc = 0.5")
     path = tmp_path / "station.toml"
     path.write_text(text)
-    accuracies, reason = accuracies_of(load_station(path))
+    settings = load_station(path).point_settings()
+    accuracies, reason = settings.accuracies, settings.accuracy_problem
     assert accuracies is None
     assert "unknown keys flow_pc" in reason
 
@@ -459,14 +464,13 @@ def test_ranges_fixed_in_the_station_options_are_the_ones_recorded(tmp_path):
 
 def test_without_a_range_from_the_analyser_the_declared_one_is_used_and_flagged():
     settings = bench_settings(sim_station_path().read_text(), "sim.toml")
-    cols = {P: [2000.0, 2000.0], U_RNG: [None, None], I_RNG: [300.0, None]}
-    ranges = pointcalc.power_range(cols, [0, 1], settings)
+    ranges = power_range([None, None], [300.0, None], [0, 1], settings)
     assert ranges == {
         "voltage_v": None,
         "current_a": None,
         "power_w": 6000.0,
-        "source": pointcalc.RANGE_DECLARED,
+        "source": RANGE_DECLARED,
         "declared": True,
     }
-    read = pointcalc.power_range({U_RNG: [300.0, 300.0], I_RNG: [10.0, 20.0]}, [0, 1], settings)
+    read = power_range([300.0, 300.0], [10.0, 20.0], [0, 1], settings)
     assert (read["power_w"], read["current_a"], read["declared"]) == (6000.0, 20.0, False)

@@ -6,7 +6,7 @@ import pytest
 
 from bench.run.frame import Frame
 from bench.run.points import POWER, WATER_FLOW, WATER_IN, WATER_OUT
-from bench.run.results import WaterSide, missing_results, point_results
+from bench.run.results import PointSettings, missing_results, point_results
 from bench.run.sequencer import PointOutcome
 from instruments.base import Reading
 
@@ -32,14 +32,14 @@ def outcome(fs: list[Frame]) -> PointOutcome:
 
 
 def test_a_point_with_power_invalid_throughout_has_no_valid_result():
-    results = point_results(outcome(frames(Reading.invalid("W", "NAN"))), WaterSide())
+    results = point_results(outcome(frames(Reading.invalid("W", "NAN"))), PointSettings())
     assert "capacity_w" not in results
     why = missing_results(results)
     assert why is not None and "power" in why
 
 
 def test_a_point_with_both_numbers_is_not_refused():
-    results = point_results(outcome(frames(Reading.ok(2500.0, "W"))), WaterSide())
+    results = point_results(outcome(frames(Reading.ok(2500.0, "W"))), PointSettings())
     # by hand: 1.6 m³/h at 30 °C (995.6 kg/m³) x 4.18 kJ/(kg K) x 5 K = 9.25 kW
     assert results["capacity_w"] == pytest.approx(1.6 / 3600 * 995.6 * 4179 * 5, rel=0.005)
     assert missing_results(results) is None
