@@ -157,6 +157,12 @@ def decode_value(token: str, unit: str) -> Reading:
 
 class YokogawaWT300:
     role: ClassVar[str] = "power_analyser"
+    quantities: ClassVar[dict[str, str]] = {
+        "electrical.power_w": "P",
+        "electrical.voltage_v": "U",
+        "electrical.u_range_v": "Urange",
+        "electrical.i_range_a": "Irange",
+    }
     PLAUSIBLE: ClassVar[dict[str, tuple[float, float]]] = PLAUSIBLE
 
     def __init__(
