@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from bench.tomlpos import shown_key
 from instruments import registry
 from instruments.modbus.regmap import RegisterMapError
 
@@ -105,12 +106,6 @@ def needs(air_dry_bulb_c: float, *, load_based: bool) -> set[Need]:
     return found
 
 
-def declared(driver: str, options: Mapping[str, Any]) -> dict[str, str]:
-    """What a driver with these options declares it provides: quantity -> its channel.
-    Raises `RegisterMapError` when its map cannot be read (the station reports that)."""
-    return registry.quantities(driver, options)
-
-
 def declaration_problems(driver: str, role: str, provides: Mapping[str, str]) -> list[str]:
     """A declaration that breaks the contract: an unknown name, or another role's quantity."""
     problems = []
@@ -170,8 +165,8 @@ def _points(name: str, pts: list[PointNeed]) -> str:
     fix = ""
     if name == "hp.defrost":
         fix = (
-            '; or declare [station] defrost_detection = "none" to run them as steady tests '
-            "without defrost detection"
+            "; give the heat pump's map a defrost channel ([quantities] hp.defrost), or declare "
+            '[station] defrost_detection = "none" to run them as steady tests without detection'
         )
     return f"{which}: {ids} ({pts[0].source}){fix}"
 
@@ -185,10 +180,10 @@ def missing(
         return station.where(["station"]), f"{q.name}: the station has no {q.role}"
     where = station.where(["instruments", q.role, *(["options"] if entry.options else [])])
     try:
-        provides = declared(entry.driver, entry.options)
+        provides = registry.quantities(entry.driver, entry.options)
     except RegisterMapError as exc:
         return where, f"{q.name}: {exc.problems[0]}"
-    shown_map = f", map {entry.options['map']}" if "map" in entry.options else ""
+    shown_map = f", map {shown_key(str(entry.options['map']))}" if "map" in entry.options else ""
     what = f"instruments.{q.role} ({entry.driver}{shown_map})"
     local = provides.get(q.name)
     if local is None:

@@ -270,7 +270,7 @@ def _contract_problems(station: Station) -> list[str]:
     problems = []
     for role, entry in station.instruments.items():
         try:
-            provides = channels.declared(entry.driver, entry.options)
+            provides = registry.quantities(entry.driver, entry.options)
         except RegisterMapError:
             continue  # building the instruments reports the map, with its line
         where = f"{station.where(['instruments', role])}: instruments.{shown_key(role)}"

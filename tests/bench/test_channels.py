@@ -22,7 +22,10 @@ REPO = Path(__file__).parents[2]
 DEMO = REPO / "test_plans" / "demo.yaml"  # A7W35, then A2W35 (below 7 °C)
 LOAD_BASED = REPO / "test_plans" / "load_based_average_medium.yaml"
 SIM = sim_station_path().read_text(encoding="utf-8")
-NIBE = SIM.replace('map = "hpbench_sim_hp"', 'map = "nibe_s_series"')  # no defrost register
+# the simulated bench with NIBE's map (no defrost register), as a station that declares nothing
+NIBE = re.sub(r"^defrost_detection = .*\n", "", SIM, flags=re.M).replace(
+    'map = "hpbench_sim_hp"', 'map = "nibe_s_series"'
+)
 
 
 def line_of(text: str, needle: str) -> int:
@@ -30,7 +33,8 @@ def line_of(text: str, needle: str) -> int:
 
 
 def declaring(text: str, detection: str) -> str:
-    """The station text with `[station] defrost_detection` set."""
+    """The station text with `[station] defrost_detection` set (in place of any given)."""
+    text = re.sub(r"^defrost_detection = .*\n", "", text, flags=re.M)
     return text.replace(
         "initial_flow_m3h = 1.6", f'initial_flow_m3h = 1.6\ndefrost_detection = "{detection}"'
     )
@@ -54,6 +58,17 @@ def test_a_heat_pump_without_a_defrost_signal_is_refused_for_points_below_7_c() 
     assert f"A2W35 ({DEMO}:" in message  # the point, with its own file:line
     assert "A7W35" not in message  # at 7 °C the unit is not expected to defrost
     assert 'defrost_detection = "none"' in message  # the way out is named
+
+
+def test_hpbench_validate_says_so_with_the_station_given(tmp_path: Path, capsys) -> None:
+    from bench.cli import main
+
+    station = tmp_path / "lab.toml"
+    station.write_text(NIBE, encoding="utf-8")
+    assert main(["validate", str(DEMO), "--station", str(station)]) == 2
+    last = capsys.readouterr().err.splitlines()[-1]  # after the plan's own warnings
+    assert last.startswith(f"{station}:{line_of(NIBE, 'nibe_s_series')}: instruments.heat_pump")
+    assert "provides no hp.defrost" in last
 
 
 def test_the_same_station_runs_points_at_7_c_and_above() -> None:
