@@ -127,6 +127,34 @@ def test_a_station_without_the_water_side_names_every_missing_quantity() -> None
     )
 
 
+def _with_map(tmp_path: Path, edit: tuple[str, str]) -> str:
+    """The simulated station, its heat pump on an edited copy of its map."""
+    text = (REPO / "instruments" / "maps" / "hpbench_sim_hp.toml").read_text(encoding="utf-8")
+    assert edit[0] in text
+    path = tmp_path / "hp.toml"
+    path.write_text(text.replace(*edit), encoding="utf-8")
+    return SIM.replace('map = "hpbench_sim_hp"', f'map = "{path}"')
+
+
+def test_a_map_declaring_another_roles_quantity_is_refused_on_load(tmp_path: Path) -> None:
+    text = _with_map(tmp_path, ('hp.supply_c = "supply_temp"', 'water.inlet_c = "supply_temp"'))
+    with pytest.raises(StationError) as caught:
+        parse_station(text, "lab.toml")
+    assert str(caught.value) == (
+        f"lab.toml:{line_of(text, '[instruments.heat_pump]')}: instruments.heat_pump: driver "
+        "'modbus_heat_pump' declares water.inlet_c, a hydraulic_module quantity"
+    )
+
+
+def test_a_signal_under_another_channel_than_the_engine_reads_is_refused(tmp_path: Path) -> None:
+    text = _with_map(tmp_path, ('hp.defrost = "defrost"', 'hp.defrost = "defrost_count"'))
+    with pytest.raises(StationError) as caught:
+        parse_station(text, "lab.toml")  # the station insists on the unit's signal
+    assert "provides hp.defrost as 'defrost_count', but the engine reads heat_pump.defrost" in (
+        str(caught.value)
+    )
+
+
 SIM_ENDPOINTS = {
     "climate_chamber_tty": "/dev/null",
     "power_analyser": "TCPIP::127.0.0.1::1::SOCKET",
