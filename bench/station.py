@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from bench import channels
 from bench.interlocks import Interlock
 from bench.lab.config import LabSettings
 from bench.metrology import capacity
@@ -38,6 +39,7 @@ from bench.telemetry.config import TelemetrySettings
 from bench.tomlpos import shown_key, toml_line, validation_messages
 from instruments import registry
 from instruments.base import ROLES, Instrument, InstrumentError
+from instruments.modbus.regmap import RegisterMapError
 
 SIM_PREFIX = "sim:"
 
@@ -126,6 +128,9 @@ class StationInfo(_Strict):
     # unless it is declared `immediate`
     interlock_frames: int = Field(default=2, ge=1, le=10)
     pump_correction: PumpCorrection | None = None
+    # how a defrost is detected (bench/channels.py): "unit_signal", the unit's hp.defrost;
+    # "none", accepted that points below 7 °C run without; omitted: the unit's, where it has one
+    defrost_detection: Literal["unit_signal", "none"] | None = None
 
 
 class BenchState(_Strict):
@@ -244,6 +249,13 @@ class Station(_Strict):
     def uses_sim(self) -> bool:
         return any(e.address.startswith(SIM_PREFIX) for e in self.instruments.values())
 
+    def where(self, loc: list[str]) -> str:
+        """`file:line` of a key of the station file (`station` when it was not read from one)."""
+        if self._source is None:
+            return "station"
+        path, text = self._source
+        return f"{path}:{toml_line(text, loc)}"
+
 
 def parse_station(text: str, path: str) -> Station:
     try:
@@ -267,10 +279,42 @@ def parse_station(text: str, path: str) -> Station:
                     f"{path}:{toml_line(text, loc)}: {field}: driver {entry.driver!r} "
                     f"takes no option {option!r}; it takes {', '.join(sorted(allowed)) or 'none'}"
                 )
+    station._source = (path, text)
+    problems += _contract_problems(station)
     if problems:
         raise StationError("\n".join(problems))
-    station._source = (path, text)
     return station
+
+
+# -- the channel contract (bench/channels.py): what the drivers declare, checked on load -------
+def _contract_problems(station: Station) -> list[str]:
+    """Declarations that break the contract, and a `defrost_detection` the heat pump
+    contradicts. What a plan needs is checked when a plan meets the station
+    (bench/run/planning.py), and again on connect."""
+    problems = []
+    for role, entry in station.instruments.items():
+        try:
+            provides = registry.quantities(entry.driver, entry.options)
+        except RegisterMapError:
+            continue  # building the instruments reports the map, with its line
+        where = f"{station.where(['instruments', role])}: instruments.{shown_key(role)}"
+        problems += [
+            f"{where}: {p}" for p in channels.declaration_problems(entry.driver, role, provides)
+        ]
+    detection = station.station.defrost_detection
+    if detection is None or problems:
+        return problems
+    where = f"{station.where(['station', 'defrost_detection'])}: station.defrost_detection"
+    missing = channels.missing(station, channels.QUANTITIES["hp.defrost"])
+    if detection == "unit_signal" and missing is not None:
+        problems.append(f'{where}: "unit_signal", but {missing[1]}')
+    if detection == "none" and missing is None:
+        driver = station.instruments["heat_pump"].driver
+        problems.append(
+            f'{where}: "none", but instruments.heat_pump ({driver}) provides hp.defrost, which '
+            'the engine acts on: remove the line, or say "unit_signal"'
+        )
+    return problems
 
 
 def toml_error(path: str, exc: tomllib.TOMLDecodeError) -> str:

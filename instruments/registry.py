@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from instruments.base import Instrument
+from instruments.modbus.regmap import load_map
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,19 @@ def driver_options(driver: str) -> set[str]:
     """Keyword options the driver's constructor takes beyond name and address."""
     params = inspect.signature(DRIVERS[driver].load()).parameters
     return {p for p in params if p not in ("self", "name", "address")}
+
+
+def quantities(driver: str, options: Mapping[str, Any]) -> dict[str, str]:
+    """What the driver declares it measures, quantity name -> its channel (the names are
+    bench/channels.py's, checked there). A Modbus driver's declaration is its map's
+    `[quantities]` (the map given in `options`, else the driver's default map); a
+    message-based driver's is its class attribute `quantities`. Raises `RegisterMapError`
+    when the map cannot be read."""
+    cls = DRIVERS[driver].load()
+    default_map = getattr(cls, "default_map", None)
+    if default_map is not None:
+        return dict(load_map(options.get("map") or default_map).quantities)
+    return dict(getattr(cls, "quantities", {}))
 
 
 def create(driver: str, name: str, address: str, **options: Any) -> Instrument:

@@ -18,7 +18,7 @@ from bench.run.acquisition import channels_of
 from bench.run.campaign import campaign_summary
 from bench.run.finish import finish_run
 from bench.run.identity import IdentityRefused, check_unit_identity
-from bench.run.planning import PlanNotRunnable
+from bench.run.planning import PlanNotRunnable, unmeasured
 from bench.run.progress import results_table, show_progress
 from bench.run.runner import (
     EXIT_BAD_INPUT,
@@ -104,6 +104,8 @@ def _run_on_bench(
         library_logs_to_file(prepared.run_dir / "hpbench.log")
         channels = channels_of(instruments)
         check_interlock_channels(prepared.station, channels)
+        if unmet := unmeasured(prepared.plan, prepared.station, channels):
+            raise RunRefused("\n".join(unmet))  # a driver without a channel it declared
         if prepared.store is None:
             create_store(prepared, channels, warnings)
         engine = make_engine(prepared, instruments, clock)

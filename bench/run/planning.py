@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from bench import channels
 from bench.plan import Plan
 from bench.plan.resolved import (
     FlowFrom,
@@ -23,7 +26,10 @@ class PlanNotRunnable(Exception):
 
 def point_specs(plan: Plan, station: Station) -> list[PointSpec]:
     """The points as the sequencer runs them. Raises PlanNotRunnable for a point this bench
-    cannot run: a part load it cannot set, or a set point outside the station's `[limits]`."""
+    cannot run: a part load it cannot set, a set point outside the station's `[limits]`, or a
+    quantity its points need that the station's instruments do not provide."""
+    if unmet := unmeasured(plan, station):
+        raise PlanNotRunnable("\n".join(unmet))
     specs = []
     for index, p in enumerate(plan.points):
         _check_limits(p, station.limits)
@@ -58,6 +64,12 @@ def point_specs(plan: Plan, station: Station) -> list[PointSpec]:
             )
         )
     return specs
+
+
+def unmeasured(plan: Plan, station: Station, live: Mapping[str, str] | None = None) -> list[str]:
+    """What the plan's points need that the station does not provide (bench/channels.py);
+    `live`: the connected instruments' channels, checked once they answered."""
+    return channels.unmet(station, (channels.PointNeed.of(p) for p in plan.points), live)
 
 
 def _check_limits(p: ResolvedPoint, limits: BenchLimits) -> None:

@@ -1,8 +1,8 @@
 """A plan point as the sequencer needs it: every default applied, times in seconds.
 
-Also which bench channel measures each controlled quantity: results are computed from the
-bench's calibrated sensors (chamber, hydraulic module, power analyser), never from the heat
-pump's own, which are kept for comparison only.
+Also which bench channel measures each controlled quantity (named in bench/channels.py):
+results are computed from the bench's calibrated sensors (chamber, hydraulic module, power
+analyser), never from the heat pump's own, which are kept for comparison only.
 """
 
 from __future__ import annotations
@@ -10,19 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bench.channels import channel
+
 if TYPE_CHECKING:
     from bench.plan.loadbased import LoadBasedSetting
 
-AIR_T = "climate_chamber.temperature"
-AIR_RH = "climate_chamber.humidity"
-WATER_IN = "hydraulic_module.inlet_temp"
-WATER_OUT = "hydraulic_module.outlet_temp"
-WATER_FLOW = "hydraulic_module.volume_flow"
-POWER = "power_analyser.P"
-VOLTAGE = "power_analyser.U"
-HP_DEFROST = "heat_pump.defrost"
-HP_HEAT = "heat_pump.heat_output"  # self-reported: compared, never used
-HP_COMPRESSOR_ON = "heat_pump.compressor_on"
+# the channel ids the engine reads, from the channel contract (bench/channels.py)
+AIR_T = channel("air.dry_bulb_c")
+AIR_RH = channel("air.rh_pct")
+WATER_IN = channel("water.inlet_c")
+WATER_OUT = channel("water.outlet_c")
+WATER_FLOW = channel("water.flow_m3h")
+POWER = channel("electrical.power_w")
+VOLTAGE = channel("electrical.voltage_v")
+HP_DEFROST = channel("hp.defrost")
+HP_HEAT = channel("hp.heat_output_w")  # self-reported: compared, never used
+HP_COMPRESSOR_ON = channel("hp.compressor_on")
 
 
 @dataclass(frozen=True)

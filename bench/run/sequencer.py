@@ -335,7 +335,7 @@ class Sequencer:
             air is not None
             and t_in is not None
             and t_out is not None
-            and (frame.value(HP_DEFROST) or 0.0) < 0.5
+            and defrosting(frame) is False
             and t_out - t_in >= 0.5  # the unit is heating: its rise can be trimmed
             and abs(air - p.spec.air_c) <= tol["air_dry_bulb"].individual
             and abs(t_in - p.inlet_sp) <= tol["water_inlet"].individual
@@ -485,7 +485,9 @@ class Sequencer:
     def _track_defrost(self, frame: Frame, p: PointState, t: float) -> None:
         """A defrost while the point is being held or measured makes it a transient test; one
         while the set points are still moving (frost left from the previous point) does not."""
-        defrost = (frame.value(HP_DEFROST) or 0.0) >= 0.5
+        defrost = defrosting(frame)
+        if defrost is None:
+            return  # not known this frame: neither a start nor an end
         if defrost and not p.in_defrost:
             p.defrosts += 1
             self.emit(t, "defrost", f"defrost started at point {p.spec.id}", {"point": p.spec.id})
@@ -701,3 +703,13 @@ def _usable(frame: Frame) -> bool:
 def _within(value: float, bounds: tuple[float, float] | None) -> float:
     """`value`, brought inside the station's range for it (if it names one)."""
     return value if bounds is None else min(max(value, bounds[0]), bounds[1])
+
+
+def defrosting(frame: Frame) -> bool | None:
+    """The unit's defrost flag; None while its reading is not OK (a link hiccup is not a
+    defrost end). A bench without the channel has declared that it detects no defrost
+    (`defrost_detection = "none"`, bench/channels.py): never defrosting."""
+    if HP_DEFROST not in frame.readings:
+        return False
+    value = frame.value(HP_DEFROST)
+    return None if value is None else value >= 0.5

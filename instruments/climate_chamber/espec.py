@@ -158,6 +158,12 @@ class EspecChamber:
     """An ESPEC chamber on a serial port, a pty, or a TCP serial adaptor (any pyserial URL)."""
 
     role: ClassVar[str] = "climate_chamber"
+    quantities: ClassVar[dict[str, str]] = {
+        "air.dry_bulb_c": "temperature",
+        "air.rh_pct": "humidity",
+        "air.dry_bulb_sp_c": "temperature_sp",
+        "air.rh_sp_pct": "humidity_sp",
+    }
     # what an ESPEC test chamber can hold at all, and how fast its air can move (its fastest
     # ramps are a few K/min): beyond either, a reply was corrupted (instruments/plausibility.py)
     PLAUSIBLE: ClassVar[dict[str, tuple[float, float]]] = {

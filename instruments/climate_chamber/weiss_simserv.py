@@ -34,6 +34,12 @@ class WeissSimserv(ScpiInstrument):
     """climate_chamber role: (name, address, *, chamber=1, humidity_by="rh", pressure_pa)."""
 
     role: ClassVar[str] = "climate_chamber"
+    quantities: ClassVar[dict[str, str]] = {
+        "air.dry_bulb_c": "temperature",
+        "air.rh_pct": "humidity",
+        "air.dry_bulb_sp_c": "temperature_sp",
+        "air.rh_sp_pct": "humidity_sp",
+    }
     read_termination: ClassVar[str] = "\r\n"
     write_termination: ClassVar[str] = "\r"
     encoding: ClassVar[str] = "latin-1"

@@ -101,6 +101,7 @@ class KeysightDAQ970A(ScpiInstrument):
     """data_logger role: (name, address, *, channels = {tag: {channel, sensor, ...}})."""
 
     role: ClassVar[str] = "data_logger"
+    quantities: ClassVar[dict[str, str]] = {}  # the station names its sensor tags
     model: ClassVar[str] = "DAQ970A"
 
     def __init__(

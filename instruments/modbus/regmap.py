@@ -27,6 +27,9 @@ File layout (see `instruments/maps/*.toml` for complete examples)::
     running = { channel = "on_off", on = 1, off = 0 }
     flow_temperature = { channel = "flow_temp_sp" }
 
+    [quantities]                         # what the bench may use: quantity = polled channel
+    hp.defrost = "defrost"               # (names and units: bench/channels.py, the contract)
+
     [[register]]
     name = "flow_temp_sp"                # the channel name: lower_snake_case, unique
     table = "holding"                    # holding | input | coil | discrete
@@ -86,6 +89,7 @@ _INT_LIMITS: dict[str, tuple[int, int]] = {
 MAX_BITS_PER_READ = 2000  # Modbus limit for FC1/FC2
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_.+-]{1,64}$")
+_QUANTITY = re.compile(r"^[a-z]+\.[a-z][a-z0-9_]*$")  # group.name, e.g. hp.defrost
 
 
 class RegisterMapError(ValueError):
@@ -167,6 +171,8 @@ class _HeaderSpec(BaseModel):
     )
     identity: dict[Literal["serial", "firmware"], str] = Field(default_factory=dict)
     commands: dict[str, _CommandSpec] = Field(default_factory=dict)
+    # `hp.defrost = "defrost"` is TOML for {"hp": {"defrost": "defrost"}}
+    quantities: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     @field_validator("sentinels")
     @classmethod
@@ -249,6 +255,7 @@ class RegisterMap:
     commands: Mapping[str, Command] = field(default_factory=dict)
     identity: Mapping[str, str] = field(default_factory=dict)
     _by_name: dict[str, Register] = field(init=False, repr=False, compare=False)
+    quantities: Mapping[str, str] = field(default_factory=dict)  # quantity -> polled channel
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {r.name: r for r in self.registers})
@@ -449,6 +456,7 @@ def parse_map(data: Mapping[str, Any], shown: str) -> RegisterMap:
             if channel not in by_name and channel not in seen:
                 problems.append(f"{shown}: identity.{key}: no register named {_quoted(channel)}")
             identity[key] = channel
+    quantities = _quantities(header, by_name, seen, shown, problems) if header else {}
 
     if problems:
         raise RegisterMapError(problems)
@@ -466,7 +474,35 @@ def parse_map(data: Mapping[str, Any], shown: str) -> RegisterMap:
         registers=tuple(registers),
         commands=commands,
         identity=identity,
+        quantities=quantities,
     )
+
+
+def _quantities(
+    header: _HeaderSpec,
+    by_name: Mapping[str, Register],
+    seen: set[str],
+    shown: str,
+    problems: list[str],
+) -> dict[str, str]:
+    """The map's `[quantities]`, flattened to `group.name -> channel`. Only the form of a name
+    is checked here (instruments never import bench); bench/channels.py checks the names and
+    units against the contract. A channel must be polled: only polled channels reach a frame."""
+    found: dict[str, str] = {}
+    for group, entries in header.quantities.items():
+        for name, channel in entries.items():
+            quantity = f"{group}.{name}"
+            where = f"{shown}: quantities.{_part(quantity)}"
+            if not _QUANTITY.match(quantity):
+                problems.append(f"{where}: not a quantity name (group.name, lower_snake_case)")
+            elif (reg := by_name.get(channel)) is None:
+                if channel not in seen:
+                    problems.append(f"{where}: no register named {_quoted(channel)}")
+            elif not reg.poll:
+                problems.append(f"{where}: register {_quoted(channel)} is not polled")
+            else:
+                found[quantity] = channel
+    return found
 
 
 def _check_entry(spec: _RegisterSpec, base: int, where: str) -> list[str]:

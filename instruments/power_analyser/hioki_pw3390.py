@@ -31,6 +31,7 @@ class HiokiPW3390(ScpiInstrument):
     """power_analyser role: (name, address, *, wiring, voltage_range, current_range)."""
 
     role: ClassVar[str] = "power_analyser"
+    quantities: ClassVar[dict[str, str]] = {}  # per element and Σ: a station maps them
     read_termination: ClassVar[str] = "\r\n"
     write_termination: ClassVar[str] = "\r\n"
     errors: ClassVar[EventStatus] = EventStatus()

@@ -96,6 +96,7 @@ class YokogawaWT(ScpiInstrument):
     """power_analyser role: (name, address, *, wiring, elements, voltage_range, current_range)."""
 
     role: ClassVar[str] = "power_analyser"
+    quantities: ClassVar[dict[str, str]] = {}  # per element and Σ: a station maps them
     spec: ClassVar[WtModel] = WT_MODELS["WT333E"]
     errors: ClassVar[ErrorQueue] = ErrorQueue(":STAT:ERR?")
 

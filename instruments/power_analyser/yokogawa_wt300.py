@@ -57,6 +57,12 @@ class YokogawaWT300(YokogawaWT):
 
     spec = WT_MODELS["WT310E"]
     PLAUSIBLE: ClassVar[dict[str, tuple[float, float]]] = PLAUSIBLE
+    quantities: ClassVar[dict[str, str]] = {
+        "electrical.power_w": "P",
+        "electrical.voltage_v": "U",
+        "electrical.u_range_v": "Urange",
+        "electrical.i_range_a": "Irange",
+    }
 
     def __init__(
         self,

@@ -31,6 +31,7 @@ class ZesLMG670(ScpiInstrument):
     """power_analyser role: (name, address, *, channels, voltage_range, current_range)."""
 
     role: ClassVar[str] = "power_analyser"
+    quantities: ClassVar[dict[str, str]] = {}  # per element and Σ: a station maps them
     errors: ClassVar[EventStatus] = EventStatus()
 
     def __init__(

@@ -345,6 +345,31 @@ def test_a_transient_point_whose_unit_stops_frosting_becomes_steady_again():
     assert any("no defrost within the transient test" in m for _, _, m in bench.events)
 
 
+def test_an_unreadable_defrost_flag_neither_ends_nor_starts_a_defrost():
+    """One frame without a valid flag (the unit's link hiccups) is not "no defrost": read as
+    0 it ended the defrost there and started a second one a frame later."""
+    bench = Bench([spec()])
+    bench.run_for(700)
+    bench.values[HP_DEFROST] = 1.0
+    bench.run_for(100)
+    bench.frame(override={HP_DEFROST: None})  # STALE
+    bench.run_for(100)
+    bench.values[HP_DEFROST] = 0.0
+    bench.run_for(50)
+    defrosts = [m for _, kind, m in bench.events if kind == "defrost"]
+    assert defrosts == ["defrost started at point A7W35", "defrost ended at point A7W35"]
+
+
+def test_a_bench_without_a_defrost_channel_trims_the_water():
+    """A station that declares no defrost detection has no such channel: that is "no
+    defrost", not "unknown", so the water side is still trimmed."""
+    bench = Bench([spec(inlet_c=None, delta_t_k=5.0)])
+    del bench.values[HP_DEFROST]
+    bench.frame(60, {WATER_OUT: 36.0})  # a 6 K rise: the flow is too low
+    trims = [c for c in bench.commands if isinstance(c, SetWater)]
+    assert trims[-1].flow_m3h == pytest.approx(1.6 * 6 / 5)
+
+
 def test_no_trim_during_a_defrost():
     bench = Bench([spec(inlet_c=None, delta_t_k=5.0)])
     bench.frame(60, {HP_DEFROST: 1.0, WATER_OUT: 28.0})  # heat drawn from the water

@@ -443,3 +443,34 @@ def test_header_sentinels_must_be_raw_patterns(tmp_path: Path) -> None:
         RegisterMapError, match=r"header: sentinels: Value error, int16: \[-32768\]"
     ):
         load_map(path)
+
+
+# -- [quantities]: what a map declares it provides (the names are checked by bench/channels.py) --
+def _with_quantities(tmp_path: Path, quantities: str) -> Path:
+    extra = '[[register]]\nname = "n"\ntable = "input"\naddress = 5\ntype = "uint16"\npoll = false'
+    text = GOOD.format(base=0, on_off_addr=0, temp_addr=1, extra=extra)
+    return write_map(
+        tmp_path, text=text.replace("[commands]", f"[quantities]\n{quantities}\n\n[commands]")
+    )
+
+
+def test_quantities_are_read_as_dotted_names(tmp_path: Path) -> None:
+    path = _with_quantities(tmp_path, 'water.inlet_c = "temp"\nhp.defrost = "on_off"')
+    assert load_map(path).quantities == {"water.inlet_c": "temp", "hp.defrost": "on_off"}
+    assert load_map(write_map(tmp_path)).quantities == {}
+
+
+@pytest.mark.parametrize(
+    ("quantities", "message"),
+    [
+        ('hp.defrost = "nope"', "quantities.hp.defrost: no register named 'nope'"),
+        ('hp.defrost = "n"', "quantities.hp.defrost: register 'n' is not polled"),
+        ('Hp.Defrost = "temp"', "quantities.Hp.Defrost: not a quantity name"),
+    ],
+    ids=["unknown-register", "not-polled", "bad-name"],
+)
+def test_broken_quantities(tmp_path: Path, quantities: str, message: str) -> None:
+    path = _with_quantities(tmp_path, quantities)
+    with pytest.raises(RegisterMapError) as info:
+        load_map(path)
+    assert f"{path}: {message}" in str(info.value), str(info.value)
