@@ -82,16 +82,14 @@ class Package:
         return json.loads(row[0]) if row else None
 
     def events(self) -> list[tuple[Any, ...]]:
-        """The events as columns (id, t, seq, kind, message, data), for `unnest` on the
-        server: one statement in the sync's pipeline, no per-row formatting here."""
+        """The events (id, t, seq, kind, message, data) in order."""
         conn = sqlite3.connect(f"{self.store_path.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            rows = conn.execute(
+            return conn.execute(
                 "SELECT id, t, seq, kind, message, data FROM events ORDER BY id"
             ).fetchall()
         finally:
             conn.close()
-        return list(zip(*rows, strict=True)) or [()] * 6
 
 
 def open_package(run_dir: Path) -> Package:

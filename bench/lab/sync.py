@@ -9,6 +9,7 @@ the retry reuses.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from psycopg.types.json import Jsonb
 from bench.lab.package import COPY_HEADER, COPY_TRAILER, Buffer, Package
 from bench.lab.schema import MIGRATION_LOCK
 
-BATCH_FRAMES = 5000  # rows per COPY write: ~2 MB of text at 40 channels
+BATCH_FRAMES = 5000  # rows per packed block: ~3 MB of binary COPY data at 42 channels
 COPY_FRAMES = "COPY frames (run, seq, t, value, quality, detail) FROM STDIN (FORMAT binary)"
 PARTITION_LOCK = MIGRATION_LOCK + 1
 
@@ -59,13 +60,15 @@ def sync_run(
     sha, frames, directory, run_pk = conn.execute(LOOKUP, (package.run_id,)).fetchone()
     if sha is not None:
         return _outcome(package, sha, frames, directory)
-    # the frames are read and packed in a thread while the round trips below go on
-    with package.copy_blocks(run_pk, batch) as blocks:
+    with contextlib.ExitStack() as reading:
         try:
             with conn.pipeline():
                 _shared_rows(conn, result)
                 conn.execute("BEGIN")
                 inserted = _run_rows(conn, run_pk, package)
+                # frames read and packed in a thread from here on, while the server works
+                # through the pipeline (started earlier, it slows the building of the pipeline)
+                blocks = reading.enter_context(package.copy_blocks(run_pk, batch))
             if inserted.fetchone() is None:  # another sync of this run committed meanwhile
                 raise _Concurrent
             copied = _frames(conn, blocks, run["frames"], batch, on_batch)
@@ -261,11 +264,12 @@ def _run_rows(conn: psycopg.Connection, run_pk: int, package: Package) -> psycop
         " to_timestamp(t), seq, kind, message, data::jsonb FROM unnest(%b::int4[],"
         " %b::float8[], %b::int4[], %b::text[], %b::text[], %b::text[])"
         " AS e (id, t, seq, kind, message, data)",  # binary: 6x less CPU to send than text
-        (run_pk, *map(list, package.events())),
+        (run_pk, *_columns(package.events(), 6)),
     )
-    conn.cursor().executemany(
-        "INSERT INTO channels (run, idx, channel, unit) VALUES (%s, %s, %s, %s)",
-        [(run_pk, i, c, u) for i, (c, u) in enumerate(package.channels, 1)],
+    conn.execute(
+        "INSERT INTO channels (run, idx, channel, unit) SELECT %s, idx, channel, unit"
+        " FROM unnest(%b::text[], %b::text[]) WITH ORDINALITY AS c (channel, unit, idx)",
+        (run_pk, *_columns(package.channels, 2)),
     )
     return inserted
 
@@ -303,9 +307,8 @@ def _points(conn: psycopg.Connection, run: int, result: dict[str, Any]) -> None:
         for name, value in results.items():
             if isinstance(value, int | float) and not isinstance(value, bool):
                 entry = unc.get(name) if isinstance(unc.get(name), dict) else {}
-                quantities.append(
-                    (run, p["index"], name, value, entry.get("u"), entry.get("U"), unc.get("k"))
-                )
+                numbers = (value, entry.get("u"), entry.get("U"), unc.get("k"))
+                quantities.append((p["index"], name, *(_float(x) for x in numbers)))
     cur = conn.cursor()
     cur.executemany(
         "INSERT INTO points (run, idx, point_id, status, reason, started, ended, first_seq,"
@@ -313,11 +316,22 @@ def _points(conn: psycopg.Connection, run: int, result: dict[str, Any]) -> None:
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         points,
     )
-    cur.executemany(
-        "INSERT INTO point_results (run, idx, quantity, value, u, expanded_u, k)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        quantities,
+    conn.execute(  # one statement, not one per quantity (binary arrays: see the events)
+        "INSERT INTO point_results (run, idx, quantity, value, u, expanded_u, k) SELECT %s, *"
+        " FROM unnest(%b::int4[], %b::text[], %b::float8[], %b::float8[], %b::float8[],"
+        " %b::float8[])",
+        (run, *_columns(quantities, 6)),
     )
+
+
+def _float(x: float | None) -> float | None:
+    """A number of result.json as float: a binary array takes one type (JSON 3 is an int)."""
+    return None if x is None else float(x)
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """`rows` as `width` column lists, for `unnest` on the server."""
+    return [list(c) for c in zip(*rows, strict=True)] or [[] for _ in range(width)]
 
 
 def _frames(
