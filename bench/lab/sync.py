@@ -62,15 +62,18 @@ def sync_run(
         return _outcome(package, sha, frames, directory)
     with contextlib.ExitStack() as reading:
         try:
-            with conn.pipeline():
-                _shared_rows(conn, result)
-                conn.execute("BEGIN")
-                inserted = _run_rows(conn, run_pk, package)
-                # frames read and packed in a thread from here on, while the server works
-                # through the pipeline (started earlier, it slows the building of the pipeline)
-                blocks = reading.enter_context(package.copy_blocks(run_pk, batch))
-            if inserted.fetchone() is None:  # another sync of this run committed meanwhile
-                raise _Concurrent
+            try:
+                with conn.pipeline():
+                    _shared_rows(conn, result)
+                    conn.execute("BEGIN")
+                    _run_rows(conn, run_pk, package)
+                    # frames read and packed in a thread from here on, while the server works
+                    # through the pipeline (started earlier, it slows the building of it)
+                    blocks = reading.enter_context(package.copy_blocks(run_pk, batch))
+            except psycopg.errors.UniqueViolation as exc:
+                if exc.diag.constraint_name == "runs_run_id_key":  # another sync of this run
+                    raise _Concurrent from None  # committed while we prepared ours
+                raise
             copied = _frames(conn, blocks, run["frames"], batch, on_batch)
             if copied != run["frames"]:
                 raise SyncRefused(
@@ -79,7 +82,8 @@ def sync_run(
             conn.execute("COMMIT")
         except BaseException:
             if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(psycopg.Error):  # the error that got us here matters
+                    conn.execute("ROLLBACK")
             raise
     return SyncOutcome(package.run_id, "synced", copied)
 
@@ -198,21 +202,20 @@ def _month(when: dt.datetime) -> dt.datetime:
     return when.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _run_rows(conn: psycopg.Connection, run_pk: int, package: Package) -> psycopg.Cursor[Any]:
-    """The run's row, calibrations, points, events and channels (queued in the caller's
-    pipeline);
-    returns the cursor of the run's insert: no row when the run id is taken."""
+def _run_rows(conn: psycopg.Connection, run_pk: int, package: Package) -> None:
+    """The run's row, calibrations, points, events and channels, queued in the caller's
+    pipeline. The run's insert waits for another sync of the same run in progress and fails
+    on its run id if that commits (the rest of the pipeline is then skipped)."""
     result = package.result
     run, bench, unit = result["run"], result["bench"], result["unit"]
-    inserted = conn.execute(
+    conn.execute(
         "INSERT INTO runs (id, run_id, directory, station_id, unit_id, plan_name, plan_sha256,"
         " plan_text, standard, operator, profile_name, profile_version, outcome, simulated,"
         " speed, created, first_frame, last_frame, frames, hpbench_version, station_sha256,"
         " package_sha256, result) OVERRIDING SYSTEM VALUE VALUES (%s, %s, %s,"
         " (SELECT id FROM stations WHERE name = %s),"
         " (SELECT id FROM units WHERE make = %s AND model = %s AND serial = %s),"
-        " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (run_id) DO NOTHING RETURNING id",
+        " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (
             run_pk,
             package.run_id,
@@ -271,7 +274,6 @@ def _run_rows(conn: psycopg.Connection, run_pk: int, package: Package) -> psycop
         " FROM unnest(%b::text[], %b::text[]) WITH ORDINALITY AS c (channel, unit, idx)",
         (run_pk, *_columns(package.channels, 2)),
     )
-    return inserted
 
 
 def _points(conn: psycopg.Connection, run: int, result: dict[str, Any]) -> None:
