@@ -8,7 +8,6 @@ pins every sealed file at once. Frames are read from run.sqlite raw (the stored 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import sqlite3
@@ -28,6 +27,7 @@ from bench.export.sums import SUMS_NAME, check_sums
 from bench.store import STORE_NAME
 
 FrameRow = tuple[int, float, bytes, bytes, str | None]  # run.sqlite frames: seq, t, value...
+Buffer = bytes | memoryview  # a piece of COPY data
 
 
 class PackageRefused(Exception):
@@ -64,7 +64,7 @@ class Package:
         finally:
             conn.close()
 
-    def copy_blocks(self, run: int, size: int) -> Ahead[bytes]:
+    def copy_blocks(self, run: int, size: int) -> Ahead[list[Buffer]]:
         """The frames as binary COPY data for run row `run`, `size` rows a block, read and
         packed in a thread ahead of the caller from the moment it is entered: sqlite3 and
         numpy release the GIL for their C work, so reading overlaps the caller's round trips
@@ -81,30 +81,15 @@ class Package:
             conn.close()
         return json.loads(row[0]) if row else None
 
-    def events_copy(self, run: int) -> bytes:
-        """The events as `COPY events (run, id, t, seq, kind, message, data)` text data."""
+    def events(self) -> list[tuple[Any, ...]]:
+        """The events (id, t, seq, kind, message, data) in order."""
         conn = sqlite3.connect(f"{self.store_path.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            rows = conn.execute(
+            return conn.execute(
                 "SELECT id, t, seq, kind, message, data FROM events ORDER BY id"
             ).fetchall()
         finally:
             conn.close()
-        return "".join(
-            "\t".join(
-                (
-                    str(run),
-                    str(event_id),
-                    dt.datetime.fromtimestamp(t, dt.UTC).isoformat(),
-                    "\\N" if seq is None else str(seq),
-                    copy_escape(kind),
-                    copy_escape(message),
-                    "\\N" if data is None else copy_escape(data),
-                )
-            )
-            + "\n"
-            for event_id, t, seq, kind, message, data in rows
-        ).encode()
 
 
 def open_package(run_dir: Path) -> Package:
@@ -183,31 +168,28 @@ class BinaryFrames:
         template["quality"]["len"] = 2
         self._template = template
 
-    def rows(self, rows: list[FrameRow]) -> bytes:
+    def rows(self, rows: list[FrameRow]) -> list[Buffer]:
+        """The COPY data of `rows`, in pieces to write in order: views into one array (no
+        copy of a block: each would page-fault megabytes of fresh memory) and the details."""
         seq, t, value, quality, detail = zip(*rows, strict=True)
         out = np.repeat(self._template, len(rows))
         out["seq"] = seq
         out["t"] = np.rint(np.array(t) * 1e6).astype(np.int64) - PG_EPOCH_US
         out["value"]["v"] = np.frombuffer(b"".join(value), "<f8").reshape(len(rows), self._n)
         out["quality"]["q"] = np.frombuffer(b"".join(quality), np.uint8).reshape(len(rows), self._n)
-        given = [i for i, d in enumerate(detail) if d is not None]
-        if not given:
-            return out.tobytes()
-        parts, start = [], 0
-        for i in given:  # readings that were not OK: rare; jsonb binary is version 1, the text
-            data = b"\x01" + detail[i].encode()
-            out["detail_len"][i] = len(data)
-            parts += [out[start : i + 1].tobytes(), data]
+        view, size = memoryview(out).cast("B"), self._record.itemsize
+        parts: list[Buffer] = []
+        lengths, start = out["detail_len"], 0
+        for i, text in enumerate(detail):
+            if text is None:
+                continue
+            # readings that were not OK: rare; jsonb binary is version 1, then the text
+            data = b"\x01" + text.encode()
+            lengths[i] = len(data)
+            parts += [view[start * size : (i + 1) * size], data]
             start = i + 1
-        parts.append(out[start:].tobytes())
-        return b"".join(parts)
-
-
-def copy_escape(text: str) -> str:
-    """A text field for COPY's text format: backslash, tab, newline and CR escaped.
-    (Chained replace: each a C loop; str.translate with a table is a dict lookup per char.)"""
-    text = text.replace("\\", "\\\\").replace("\t", "\\t")
-    return text.replace("\n", "\\n").replace("\r", "\\r")
+        parts.append(view[start * size :])
+        return parts
 
 
 T = TypeVar("T")

@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
-from bench.lab.package import COPY_HEADER, COPY_TRAILER, Package
-from bench.lab.schema import MIGRATION_LOCK, frames_partitioning
+from bench.lab.package import COPY_HEADER, COPY_TRAILER, Buffer, Package
+from bench.lab.schema import MIGRATION_LOCK
 
-BATCH_FRAMES = 5000  # rows per COPY write: ~2 MB of text at 40 channels
+BATCH_FRAMES = 5000  # rows per packed block: ~3 MB of binary COPY data at 42 channels
 COPY_FRAMES = "COPY frames (run, seq, t, value, quality, detail) FROM STDIN (FORMAT binary)"
 PARTITION_LOCK = MIGRATION_LOCK + 1
 
@@ -49,74 +49,51 @@ def sync_run(
     batch: int = BATCH_FRAMES,
     on_batch: Callable[[int], None] | None = None,
 ) -> SyncOutcome:
-    """Put `package` into the database `conn` (autocommit) points at; see the module doc."""
+    """Put `package` into the database `conn` (autocommit) points at; see the module doc.
+
+    Five round trips whatever the run's size (a raw COPY takes four): the lookup, one
+    pipeline with the shared rows' transaction and all of the run's rows but its frames, the
+    frames' COPY (two), the commit. On a loaded machine each waits for a CPU slice on both
+    sides."""
     result = package.result
     run = result["run"]
-    existing = _existing(conn, package)
-    if existing is not None:
-        return existing
-    # the run's key first, so its frames and events are read and packed in threads while
-    # the round trips below go on
-    (run_pk,) = conn.execute("SELECT nextval(pg_get_serial_sequence('runs', 'id'))").fetchone()
-    with (
-        ThreadPoolExecutor(1, thread_name_prefix="lab-events") as pool,
-        package.copy_blocks(run_pk, batch) as blocks,
-    ):
-        events = pool.submit(package.events_copy, run_pk)
-        station_id, unit_id, instrument_ids = _dimensions(conn, result)
-        ensure_partitions(conn, run.get("first_frame"), run.get("last_frame"))
-        with conn.transaction():
-            row = conn.execute(
-                "INSERT INTO runs (id, run_id, directory, station_id, unit_id, plan_name,"
-                " plan_sha256, plan_text, standard, operator, profile_name, profile_version,"
-                " outcome, simulated, speed, created, first_frame, last_frame, frames,"
-                " hpbench_version, station_sha256, package_sha256, result) OVERRIDING SYSTEM"
-                " VALUE VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                " %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (run_id) DO NOTHING RETURNING id",
-                (
-                    run_pk,
-                    package.run_id,
-                    run["directory"],
-                    station_id,
-                    unit_id,
-                    result["plan"]["name"],
-                    result["plan"].get("sha256"),
-                    package.meta("plan_text"),
-                    result["plan"].get("standard"),
-                    result["plan"].get("operator"),
-                    result["profile"].get("name"),
-                    result["profile"].get("version"),
-                    run.get("outcome"),
-                    bool(run.get("simulated")),
-                    run.get("speed"),
-                    run.get("created"),
-                    run.get("first_frame"),
-                    run.get("last_frame"),
-                    run["frames"],
-                    run.get("hpbench_version"),
-                    result["bench"].get("station_sha256"),
-                    package.sha256,
-                    Jsonb(result),
-                ),
-            ).fetchone()
-            if row is None:  # another sync of this run committed while we prepared
-                raise _Concurrent
-            _calibrations(conn, run_pk, result, instrument_ids)
-            _points(conn, run_pk, result)
-            with conn.cursor().copy(
-                "COPY events (run, id, t, seq, kind, message, data) FROM STDIN"
-            ) as copy:
-                copy.write(events.result())
-            conn.cursor().executemany(
-                "INSERT INTO channels (run, idx, channel, unit) VALUES (%s, %s, %s, %s)",
-                [(run_pk, i, c, u) for i, (c, u) in enumerate(package.channels, 1)],
-            )
+    sha, frames, directory, run_pk = conn.execute(LOOKUP, (package.run_id,)).fetchone()
+    if sha is not None:
+        return _outcome(package, sha, frames, directory)
+    with contextlib.ExitStack() as reading:
+        try:
+            try:
+                with conn.pipeline():
+                    _shared_rows(conn, result)
+                    conn.execute("BEGIN")
+                    _run_rows(conn, run_pk, package)
+                    # frames read and packed in a thread from here on, while the server works
+                    # through the pipeline (started earlier, it slows the building of it)
+                    blocks = reading.enter_context(package.copy_blocks(run_pk, batch))
+            except psycopg.errors.UniqueViolation as exc:
+                if exc.diag.constraint_name == "runs_run_id_key":  # another sync of this run
+                    raise _Concurrent from None  # committed while we prepared ours
+                raise
             copied = _frames(conn, blocks, run["frames"], batch, on_batch)
             if copied != run["frames"]:
                 raise SyncRefused(
                     f"run {package.run_id}: copied {copied} frames of {run['frames']}"
                 )
+            conn.execute("COMMIT")
+        except BaseException:
+            if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+                with contextlib.suppress(psycopg.Error):  # the error that got us here matters
+                    conn.execute("ROLLBACK")
+            raise
     return SyncOutcome(package.run_id, "synced", copied)
+
+
+# the run's row if synced, else a key for it from its sequence (taken only then)
+LOOKUP = (
+    "SELECT r.package_sha256, r.frames, r.directory,"
+    " CASE WHEN r.id IS NULL THEN nextval(pg_get_serial_sequence('runs', 'id')) END"
+    " FROM (VALUES (%s::text)) AS k (run_id) LEFT JOIN runs r USING (run_id)"
+)
 
 
 class _Concurrent(Exception):
@@ -128,18 +105,16 @@ def sync_package(conn: psycopg.Connection, package: Package, **kw: Any) -> SyncO
     try:
         return sync_run(conn, package, **kw)
     except _Concurrent:
-        outcome = _existing(conn, package)
-        assert outcome is not None
-        return outcome
+        row = conn.execute(
+            "SELECT package_sha256, frames, directory FROM runs WHERE run_id = %s",
+            (package.run_id,),
+        ).fetchone()
+        assert row is not None
+        return _outcome(package, *row)
 
 
-def _existing(conn: psycopg.Connection, package: Package) -> SyncOutcome | None:
-    row = conn.execute(
-        "SELECT package_sha256, frames, directory FROM runs WHERE run_id = %s", (package.run_id,)
-    ).fetchone()
-    if row is None:
-        return None
-    sha, frames, directory = row
+def _outcome(package: Package, sha: str, frames: int, directory: str) -> SyncOutcome:
+    """The run is in the database: a no-op if it is this package, else refused."""
     if sha != package.sha256:
         raise SyncRefused(
             f"run {package.run_id}: the database holds another package under this run id "
@@ -148,82 +123,78 @@ def _existing(conn: psycopg.Connection, package: Package) -> SyncOutcome | None:
     return SyncOutcome(package.run_id, "already synced", frames)
 
 
-def _id(conn: psycopg.Connection, table: str, key: dict[str, Any], **extra: Any) -> int:
-    """Insert-or-find by `key`: ON CONFLICT DO NOTHING takes no lock on a committed row."""
-    columns = {**key, **extra}
-    insert = sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT DO NOTHING RETURNING id").format(
-        sql.Identifier(table),
-        sql.SQL(", ").join(map(sql.Identifier, columns)),
-        sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+def _shared_rows(conn: psycopg.Connection, result: dict[str, Any]) -> None:
+    """Station, unit, instrument rows and the frames' partitions, shared by runs, in a
+    transaction of their own: a first sync of a new instrument never makes a concurrent sync
+    wait for its whole COPY. Committed without waiting for the disk: the run's transaction
+    commits after it and waits for its WAL, which holds these records too; a crash before
+    that loses rows the retry makes again. (ON CONFLICT DO NOTHING takes no lock on a
+    committed row; the run's rows find theirs by key.)"""
+    bench, unit, run = result["bench"], result["unit"], result["run"]
+    conn.execute("BEGIN")
+    conn.execute("SET LOCAL synchronous_commit TO off")
+    conn.execute(
+        "INSERT INTO stations (name, lab) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+        (bench["name"], bench.get("lab") or ""),
     )
-    row = conn.execute(insert, list(columns.values())).fetchone()
-    if row is None:
-        where = sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in key)
-        select = sql.SQL("SELECT id FROM {} WHERE {}").format(sql.Identifier(table), where)
-        row = conn.execute(select, list(key.values())).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def _dimensions(conn: psycopg.Connection, result: dict[str, Any]) -> tuple[int, int, list[int]]:
-    """Station, unit and instrument rows (shared by runs), committed on their own: a first
-    sync of a new instrument never makes a concurrent sync wait for its whole COPY."""
-    bench, unit = result["bench"], result["unit"]
-    with _prelude(conn):
-        station = _id(conn, "stations", {"name": bench["name"]}, lab=bench.get("lab") or "")
-        unit_id = _id(
-            conn,
-            "units",
-            {"make": unit["make"], "model": unit["model"], "serial": unit["serial"]},
-            refrigerant=unit.get("refrigerant"),
-        )
-        instruments = []
-        for entry in result["instruments"]:
-            reported = entry.get("reported") or {}
-            key = {"driver": entry["driver"], "serial": entry.get("serial") or ""}
-            instruments.append(
-                _id(
-                    conn,
-                    "instruments",
-                    key,
-                    make=reported.get("make") or "",
-                    model=reported.get("model") or "",
-                )
+    conn.execute(
+        "INSERT INTO units (make, model, serial, refrigerant) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT DO NOTHING",
+        (unit["make"], unit["model"], unit["serial"], unit.get("refrigerant")),
+    )
+    conn.cursor().executemany(
+        "INSERT INTO instruments (driver, serial, make, model) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT DO NOTHING",
+        [
+            (
+                entry["driver"],
+                entry.get("serial") or "",
+                (entry.get("reported") or {}).get("make") or "",
+                (entry.get("reported") or {}).get("model") or "",
             )
-    return station, unit_id, instruments
+            for entry in result["instruments"]
+        ],
+    )
+    for statement in partition_statements(run.get("first_frame"), run.get("last_frame")):
+        conn.execute(statement)
+    conn.execute("COMMIT")
 
 
-def ensure_partitions(conn: psycopg.Connection, first: str | None, last: str | None) -> None:
-    """Native partitioning: one partition per calendar month (UTC) the run's frames touch."""
-    if first is None or last is None or frames_partitioning(conn) != "native":
-        return
+def partition_statements(first: str | None, last: str | None) -> list[sql.Composed]:
+    """Native partitioning: one partition per calendar month (UTC) the run's frames touch,
+    made if missing. One statement each, deciding on the server (no round trip to ask): a
+    no-op under TimescaleDB or when the month's partition exists, else made under a lock
+    (two benches making the same month at once would collide on the catalog)."""
+    if first is None or last is None:
+        return []
     month = _month(dt.datetime.fromisoformat(first))
     end = _month(dt.datetime.fromisoformat(last))
-    with _prelude(conn):
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (PARTITION_LOCK,))
-        while month <= end:
-            following = _month(month + dt.timedelta(days=32))
-            conn.execute(
-                sql.SQL(
-                    "CREATE TABLE IF NOT EXISTS {} PARTITION OF frames FOR VALUES FROM ({}) TO ({})"
-                ).format(
-                    sql.Identifier(f"frames_{month:%Y_%m}"),
-                    sql.Literal(month.isoformat()),
-                    sql.Literal(following.isoformat()),
-                )
+    statements = []
+    while month <= end:
+        following = _month(month + dt.timedelta(days=32))
+        name = f"frames_{month:%Y_%m}"
+        statements.append(
+            sql.SQL(PARTITION).format(
+                name=sql.Literal(name),
+                table=sql.Identifier(name),
+                lock=sql.Literal(PARTITION_LOCK),
+                start=sql.Literal(month.isoformat()),
+                end=sql.Literal(following.isoformat()),
             )
-            month = following
+        )
+        month = following
+    return statements
 
 
-@contextlib.contextmanager
-def _prelude(conn: psycopg.Connection) -> Iterator[None]:
-    """A transaction for the shared rows a sync needs before its own: committed without
-    waiting for the disk. The run's transaction commits after it and waits for its WAL, which
-    holds these records too; a crash before that loses rows the retry makes again. One disk
-    flush per sync, not three (each costs tens of ms on a busy disk)."""
-    with conn.transaction():
-        conn.execute("SET LOCAL synchronous_commit TO off")
-        yield
+PARTITION = """DO $$ BEGIN
+    IF to_regclass({name}) IS NULL
+        AND EXISTS (SELECT FROM pg_partitioned_table WHERE partrelid = 'frames'::regclass)
+    THEN
+        PERFORM pg_advisory_xact_lock({lock});
+        CREATE TABLE IF NOT EXISTS {table} PARTITION OF frames
+            FOR VALUES FROM ({start}) TO ({end});
+    END IF;
+END $$"""
 
 
 def _month(when: dt.datetime) -> dt.datetime:
@@ -231,26 +202,77 @@ def _month(when: dt.datetime) -> dt.datetime:
     return when.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _calibrations(
-    conn: psycopg.Connection, run: int, result: dict[str, Any], instruments: list[int]
-) -> None:
-    rows = [
+def _run_rows(conn: psycopg.Connection, run_pk: int, package: Package) -> None:
+    """The run's row, calibrations, points, events and channels, queued in the caller's
+    pipeline. The run's insert waits for another sync of the same run in progress and fails
+    on its run id if that commits (the rest of the pipeline is then skipped)."""
+    result = package.result
+    run, bench, unit = result["run"], result["bench"], result["unit"]
+    conn.execute(
+        "INSERT INTO runs (id, run_id, directory, station_id, unit_id, plan_name, plan_sha256,"
+        " plan_text, standard, operator, profile_name, profile_version, outcome, simulated,"
+        " speed, created, first_frame, last_frame, frames, hpbench_version, station_sha256,"
+        " package_sha256, result) OVERRIDING SYSTEM VALUE VALUES (%s, %s, %s,"
+        " (SELECT id FROM stations WHERE name = %s),"
+        " (SELECT id FROM units WHERE make = %s AND model = %s AND serial = %s),"
+        " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (
-            run,
-            entry["role"],
-            instrument,
-            entry.get("address"),
-            (entry.get("reported") or {}).get("firmware"),
-            entry.get("calibration_due"),
-            entry.get("calibration"),
-            Jsonb(entry.get("accuracy") or {}),
-        )
-        for entry, instrument in zip(result["instruments"], instruments, strict=True)
-    ]
+            run_pk,
+            package.run_id,
+            run["directory"],
+            bench["name"],
+            *(unit["make"], unit["model"], unit["serial"]),
+            result["plan"]["name"],
+            result["plan"].get("sha256"),
+            package.meta("plan_text"),
+            result["plan"].get("standard"),
+            result["plan"].get("operator"),
+            result["profile"].get("name"),
+            result["profile"].get("version"),
+            run.get("outcome"),
+            bool(run.get("simulated")),
+            run.get("speed"),
+            run.get("created"),
+            run.get("first_frame"),
+            run.get("last_frame"),
+            run["frames"],
+            run.get("hpbench_version"),
+            bench.get("station_sha256"),
+            package.sha256,
+            Jsonb(result),
+        ),
+    )
     conn.cursor().executemany(
         "INSERT INTO calibrations (run, role, instrument, address, firmware, due, status,"
-        " accuracy) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-        rows,
+        " accuracy) VALUES (%s, %s, (SELECT id FROM instruments WHERE driver = %s AND"
+        " serial = %s), %s, %s, %s, %s, %s)",
+        [
+            (
+                run_pk,
+                entry["role"],
+                entry["driver"],
+                entry.get("serial") or "",
+                entry.get("address"),
+                (entry.get("reported") or {}).get("firmware"),
+                entry.get("calibration_due"),
+                entry.get("calibration"),
+                Jsonb(entry.get("accuracy") or {}),
+            )
+            for entry in result["instruments"]
+        ],
+    )
+    _points(conn, run_pk, result)
+    conn.execute(
+        "INSERT INTO events (run, id, t, seq, kind, message, data) SELECT %s, id,"
+        " to_timestamp(t), seq, kind, message, data::jsonb FROM unnest(%b::int4[],"
+        " %b::float8[], %b::int4[], %b::text[], %b::text[], %b::text[])"
+        " AS e (id, t, seq, kind, message, data)",  # binary: 6x less CPU to send than text
+        (run_pk, *_columns(package.events(), 6)),
+    )
+    conn.execute(
+        "INSERT INTO channels (run, idx, channel, unit) SELECT %s, idx, channel, unit"
+        " FROM unnest(%b::text[], %b::text[]) WITH ORDINALITY AS c (channel, unit, idx)",
+        (run_pk, *_columns(package.channels, 2)),
     )
 
 
@@ -287,9 +309,8 @@ def _points(conn: psycopg.Connection, run: int, result: dict[str, Any]) -> None:
         for name, value in results.items():
             if isinstance(value, int | float) and not isinstance(value, bool):
                 entry = unc.get(name) if isinstance(unc.get(name), dict) else {}
-                quantities.append(
-                    (run, p["index"], name, value, entry.get("u"), entry.get("U"), unc.get("k"))
-                )
+                numbers = (value, entry.get("u"), entry.get("U"), unc.get("k"))
+                quantities.append((p["index"], name, *(_float(x) for x in numbers)))
     cur = conn.cursor()
     cur.executemany(
         "INSERT INTO points (run, idx, point_id, status, reason, started, ended, first_seq,"
@@ -297,16 +318,27 @@ def _points(conn: psycopg.Connection, run: int, result: dict[str, Any]) -> None:
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         points,
     )
-    cur.executemany(
-        "INSERT INTO point_results (run, idx, quantity, value, u, expanded_u, k)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        quantities,
+    conn.execute(  # one statement, not one per quantity (binary arrays: see the events)
+        "INSERT INTO point_results (run, idx, quantity, value, u, expanded_u, k) SELECT %s, *"
+        " FROM unnest(%b::int4[], %b::text[], %b::float8[], %b::float8[], %b::float8[],"
+        " %b::float8[])",
+        (run, *_columns(quantities, 6)),
     )
+
+
+def _float(x: float | None) -> float | None:
+    """A number of result.json as float: a binary array takes one type (JSON 3 is an int)."""
+    return None if x is None else float(x)
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """`rows` as `width` column lists, for `unnest` on the server."""
+    return [list(c) for c in zip(*rows, strict=True)] or [[] for _ in range(width)]
 
 
 def _frames(
     conn: psycopg.Connection,
-    blocks: Iterable[bytes],
+    blocks: Iterable[list[Buffer]],
     total: int,
     batch: int,
     on_batch: Callable[[int], None] | None,
@@ -318,7 +350,8 @@ def _frames(
     with cur.copy(COPY_FRAMES) as copy:
         copy.write(COPY_HEADER)
         for block in blocks:
-            copy.write(block)
+            for part in block:
+                copy.write(part)
             copied = min(copied + batch, total)
             if on_batch is not None:
                 on_batch(copied)

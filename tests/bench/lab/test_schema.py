@@ -13,6 +13,15 @@ def test_init_is_idempotent_and_frames_are_range_partitioned(lab_url):
     assert "nothing to apply" in again.stdout and "native partitioning" in again.stdout
     assert count(lab_url, "SELECT count(*) FROM schema_version") == len(migrations())
     assert migrations()[0].name == "0001_runs.sql"
+    # 0002: result.json (whole and per point) compressed with lz4 (Debian's server has it)
+    assert (
+        count(
+            lab_url,
+            "SELECT count(*) FROM pg_attribute WHERE attname = 'result' AND attcompression = 'l'"
+            " AND attrelid IN ('runs'::regclass, 'points'::regclass)",
+        )
+        == 2
+    )
     assert (
         count(
             lab_url,

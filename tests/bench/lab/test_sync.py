@@ -10,6 +10,8 @@ import json
 import math
 import sqlite3
 import struct
+import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -221,3 +223,38 @@ def test_every_frame_lands_bit_for_bit_details_and_block_edges_included(lab_url,
         assert got[3] == list(quality)
         assert got[4] == (None if detail is None else json.loads(detail))
     assert {row[0] for row in landed if row[4] is not None} >= edited
+
+
+def test_two_syncs_of_one_run_at_once_land_it_once(lab_url, demo_runs):
+    """The second sync's run row waits for the first's transaction; when that commits, the
+    second reports "already synced" (not an error, nothing twice)."""
+    package = open_package(demo_runs["bench-a"])
+    second: dict[str, object] = {}
+
+    def start_second(copied: int) -> None:
+        if second:
+            return
+        with psycopg.connect(lab_url, autocommit=True) as watcher:
+            thread = threading.Thread(
+                target=lambda: second.update(outcome=sync_package(b, package))
+            )
+            second["thread"] = thread
+            thread.start()
+            pid = b.info.backend_pid
+            deadline = time.monotonic() + 60
+            while not watcher.execute(  # the second sync waits for our uncommitted run row
+                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s", (pid,)
+            ).fetchone()[0]:
+                assert time.monotonic() < deadline, "the second sync never waited for the first"
+                time.sleep(0.05)
+
+    with (
+        psycopg.connect(lab_url, autocommit=True) as a,
+        psycopg.connect(lab_url, autocommit=True) as b,
+    ):
+        first = sync_package(a, package, batch=50, on_batch=start_second)
+        second["thread"].join(120)  # type: ignore[attr-defined]
+    assert first.status == "synced"
+    assert str(second.get("outcome")).endswith(f"already synced ({first.frames} frames)")
+    assert count(lab_url, "SELECT count(*) FROM runs") == 1
+    assert count(lab_url, "SELECT count(*) FROM frames") == first.frames
