@@ -79,13 +79,15 @@ def test_over_whole_defrost_cycles_the_unit_makes_up_the_heat_its_defrosts_drew(
     manual_clock,
 ) -> None:
     """The heat a defrost draws back from the building is made up after it (the colder return
-    asks more of the feed-forward), so over whole defrost cycles the load met is the
-    building's: what a load-based point measured over whole defrost cycles must find."""
+    asks more of the feed-forward, and the degree-minutes count on through the defrost), so
+    over whole defrost cycles the load met is the building's: what a load-based point
+    measured over whole defrost cycles must find. (Degree-minutes paused during a defrost
+    left the mean supply 0.4 K low: 98.1 % of the load.)"""
     model, _, _ = emulate(manual_clock, 2.0, 0.5385, 42.0, 6.0)
     ends = model.trace["defrost_ends"]
     assert len(ends) >= 3
     whole = model.trace["heat"][ends[-3] : ends[-1]]  # the last two whole defrost cycles
-    assert sum(whole) / len(whole) == pytest.approx(9000 * 0.5385, rel=0.05)
+    assert sum(whole) / len(whole) == pytest.approx(9000 * 0.5385, rel=0.005)
 
 
 def test_tracking_inlet_is_a_fast_slew_limited_lag(manual_clock) -> None:
