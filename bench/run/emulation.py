@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +37,6 @@ from instruments.clock import Clock
 
 HEATING_CURVE = {"low": 1, "medium": 2}  # the sim map's heating_curve register
 WARN_EVERY_S = 600.0  # missed steps are said at most this often (bench time); all are counted
-SWITCH_INTERVAL_S = 0.0005  # GIL hand-over while a building is emulated (Python's default 5 ms)
 
 
 @dataclass
@@ -165,16 +163,10 @@ class Emulation:
 
     # -- the loop ------------------------------------------------------------------------
     async def run(self) -> None:
-        """Step until cancelled. Meanwhile a thread holding the GIL (the store's writer packs
-        and commits batches) hands it back after 0.5 ms instead of Python's 5 ms: at 300×
-        time-warp 5 ms are 1.5 steps, and at real time a tenth of the 50 ms budget
-        (docs/decisions/0250-emulation-timing.md)."""
         step_s = self.setting.step_s
         t0 = last = self.clock.now()
         warned = -math.inf
         k = 0
-        switch = sys.getswitchinterval()
-        sys.setswitchinterval(min(switch, SWITCH_INTERVAL_S))
         try:
             while True:
                 k += 1
@@ -196,7 +188,6 @@ class Emulation:
                 last = now
                 self._command(step)
         finally:
-            sys.setswitchinterval(switch)
             if self._write is not None:
                 self._write.cancel()
                 with contextlib.suppress(asyncio.CancelledError, InstrumentError):
