@@ -80,8 +80,15 @@ class OwnControl:
         the supply at the set point from the present return, plus the degree-minutes' integral
         action (`gain_w_k` = ṁ·cp: a deficit of 1 K·min for `INTEGRAL_MIN` minutes asks 1 K
         more), between the minimum modulation and full capacity; zero while cycled off."""
+        before = self.degree_minutes
         self.count(dt, supply_c=supply_c, set_point_c=set_point_c)
         wanted = needed_w - gain_w_k * self.degree_minutes / INTEGRAL_MIN
+        if self.compressor_on and needed_w >= q_max_w and self.degree_minutes < before:
+            # anti-windup: where even the feed-forward asks more than full capacity, a deficit
+            # the unit cannot make up is not stored (stored, the unit ran the next point flat
+            # out far above its set point until it was paid back: decision 0250)
+            self.degree_minutes = before
+            wanted = needed_w - gain_w_k * before / INTEGRAL_MIN
         floor = min_share * q_max_w
         if self.compressor_on:
             if wanted < floor and self.degree_minutes >= DM_STOP_K_MIN and self.since_s >= MIN_ON_S:

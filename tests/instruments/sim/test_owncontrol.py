@@ -101,3 +101,15 @@ def test_tracking_inlet_is_a_fast_slew_limited_lag(manual_clock) -> None:
     manual_clock.advance(120.0)
     model.advance()
     assert h.inlet_c == pytest.approx(40.0, abs=0.01)
+
+
+def test_a_unit_short_of_capacity_stores_no_deficit_it_cannot_make_up(manual_clock) -> None:
+    """At A with a 9 kW design load the unit is flat out below its curve (its capacity less its
+    defrosts is 95 % of the load). Its degree-minutes once ran down (-428 K·min after 4 h),
+    and the next point (B) ran flat out at up to 54 °C for an hour paying them back: B's
+    building overheated and its window read 86 % of the load. Only the deficits of its defrosts
+    are kept (about -50 K·min each)."""
+    model, _, mean_heat = emulate(manual_clock, -7.0, 0.8846, 52.0, 4.0)
+    assert mean_heat < 0.97 * 9000 * 0.8846  # short of capacity: the case in question
+    assert len(model.trace["defrost_ends"]) == 2
+    assert model.heat_pump.own.degree_minutes > -2 * 60.0
