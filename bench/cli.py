@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="write a run's result files again from run.sqlite")
     report.add_argument("run_dir", metavar="RUNDIR")
     report.add_argument("--pdf", action="store_true", help="also print report.pdf (Chromium)")
+    report.add_argument(
+        "--beside", metavar="RUNDIR", help="show that run's bin-method SCOP beside a load-based one"
+    )
     report.set_defaults(func=cmd_report)
 
     approve = sub.add_parser("approve", help="record who authorised a run's test report")
@@ -359,7 +362,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from bench.export import report_command
 
-    return report_command(args.run_dir, sys.stdout, sys.stderr, pdf=args.pdf)
+    return report_command(args.run_dir, sys.stdout, sys.stderr, pdf=args.pdf, beside=args.beside)
 
 
 def cmd_approve(args: argparse.Namespace) -> int:

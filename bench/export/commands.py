@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bench.export import atomic
 from bench.export.approval import APPROVAL_NAME, approval_problems
@@ -40,10 +40,16 @@ class ResultInvalid(Exception):
 
 
 def export_run(
-    run_dir: Path, *, reseal: bool = True, key_file: Path | None = None, pdf: bool = False
+    run_dir: Path,
+    *,
+    reseal: bool = True,
+    key_file: Path | None = None,
+    pdf: bool = False,
+    beside: Path | None = None,
 ) -> list[Path]:
     """Write result.json, points.csv, samples.csv, datasheet.csv, report.html and SHA256SUMS
-    (over those and the checkpointed run.sqlite).
+    (over those and the checkpointed run.sqlite). With `beside` (another run's directory) the
+    report shows that run's bin-method SCOP beside this run's load-based SCOP.
 
     report.pdf too when `pdf` or when the run has one already (so it never shows an older
     report.html); SHA256SUMS lists it and approval.json when present. Signed with `key_file`,
@@ -66,7 +72,7 @@ def export_run(
         POINTS_NAME: points_csv(doc),
         SAMPLES_NAME: samples_csv(data, doc),
         DATASHEET_NAME: datasheet_csv(doc),
-        REPORT_NAME: report_html(data, doc),
+        REPORT_NAME: report_html(data, doc, _result_of(beside) if beside else None),
     }
     written = []
     for name in RESULT_FILES:
@@ -92,10 +98,23 @@ def export_run(
     return written
 
 
-def report_command(run_dir: str, out: TextIO, err: TextIO, pdf: bool = False) -> int:
-    """`hpbench report RUNDIR [--pdf]`: regenerate every result file from run.sqlite."""
+def _result_of(run_dir: Path) -> dict[str, Any]:
+    """Another run's result document (its sealed result.json)."""
     try:
-        written = export_run(Path(run_dir), reseal=False, pdf=pdf)
+        return json.loads((run_dir / RESULT_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ExportError(f"{run_dir}: no readable {RESULT_NAME}: {exc}") from None
+
+
+def report_command(
+    run_dir: str, out: TextIO, err: TextIO, pdf: bool = False, beside: str | None = None
+) -> int:
+    """`hpbench report RUNDIR [--pdf] [--beside RUNDIR]`: regenerate every result file from
+    run.sqlite."""
+    try:
+        written = export_run(
+            Path(run_dir), reseal=False, pdf=pdf, beside=Path(beside) if beside else None
+        )
     except StoreChanged as exc:
         print(f"hpbench report: {exc}", file=err)
         return EXIT_FAILED

@@ -37,9 +37,12 @@ STANDARD_TITLES = {
 }
 
 
-def report_html(data: RunData, doc: dict[str, Any]) -> str:
+def report_html(data: RunData, doc: dict[str, Any], beside: dict[str, Any] | None = None) -> str:
+    """The report; `beside` is another run's result document whose bin-method SCOP a
+    load-based SCOP is shown beside (the same unit measured both ways)."""
     approval = read_approval(data.run_dir)
-    return _environment().get_template("report.html.j2").render(**context(data, doc, approval))
+    page = context(data, doc, approval) | {"beside": beside}
+    return _environment().get_template("report.html.j2").render(**page)
 
 
 @cache

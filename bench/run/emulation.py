@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from bench.metrology import water
 from bench.metrology.building import Building, OneMass, TwoMass
 from bench.plan.loadbased import LoadBasedSetting
 from bench.run.frame import Frame
+from bench.run.loadbased import CycleWatch
 from bench.run.points import WATER_FLOW, WATER_IN, WATER_OUT, PointSpec
 from bench.run.results import WaterSide
 from bench.store import RunStore
@@ -37,6 +39,7 @@ from instruments.clock import Clock
 
 HEATING_CURVE = {"low": 1, "medium": 2}  # the sim map's heating_curve register
 WARN_EVERY_S = 600.0  # missed steps are said at most this often (bench time); all are counted
+SUMMARY_WINDOW_S = 600.0  # the load delivered that `hpbench run` shows: a mean over this
 
 
 @dataclass
@@ -241,10 +244,35 @@ class EmulationHost:
     latest: Frame | None = None
     current: Emulation | None = None
     finished: dict[int, Emulation] = field(default_factory=dict)
+    watch: CycleWatch = field(default_factory=CycleWatch)  # the present point's compressor
     _task: asyncio.Task[None] | None = None
 
     def on_frame(self, frame: Frame) -> None:
         self.latest = frame
+        if self.current is not None:
+            self.watch.update(frame)
+
+    def summary(self) -> str | None:
+        """The building of the point running, in one line for `hpbench run`: its mass
+        temperature, the load delivered (mean over the last `SUMMARY_WINDOW_S`) against the
+        load demanded, the compressor's state and its starts in this point."""
+        emulation = self.current
+        if emulation is None or not emulation.steps:
+            return None
+        last = emulation.steps[-1]
+        recent = list(
+            itertools.takewhile(
+                lambda s: s.t > last.t - SUMMARY_WINDOW_S, reversed(emulation.steps)
+            )
+        )
+        delivered = sum(s.phi_hp * s.dt for s in recent) / sum(s.dt for s in recent)
+        demanded = emulation.parameters["load_w"]
+        state = {None: "?", True: "on", False: "off"}[self.watch.on]
+        return (
+            f"building {emulation.spec.id}: t_H {last.t_h:.2f} °C  load {delivered / 1e3:.2f} "
+            f"of {demanded / 1e3:.2f} kW ({100 * delivered / demanded:.0f} %, last "
+            f"{SUMMARY_WINDOW_S / 60:g} min)  compressor {state}, {len(self.watch.starts)} starts"
+        )
 
     @property
     def running(self) -> bool:
@@ -270,7 +298,7 @@ class EmulationHost:
             await hp.write("heating_curve", HEATING_CURVE[spec.load_based.application])  # type: ignore[attr-defined]
         await map_switch(hp, "own_control", True)
         await hp.set_running(True)  # type: ignore[attr-defined]
-        self.current = emulation
+        self.current, self.watch = emulation, CycleWatch()
         self.finished[spec.index] = emulation
         self.warn(
             f"building emulation started for point {spec.id}",

@@ -55,7 +55,8 @@ async def show_progress(engine: Engine, console: Console, refresh_s: float = 0.2
                         if event.kind in SHOWN_KINDS - {"state"}:
                             console.print(f"{_stamp(event.t)} {event.message}", markup=False)
                         last = event.message if event.kind == "state" else last
-                    live.update(f"{status_line(engine)}\n{last}", refresh=True)
+                    lines = (status_line(engine), engine.emulation.summary(), last)
+                    live.update("\n".join(x for x in lines if x), refresh=True)
                     await asyncio.sleep(refresh_s)
         else:
             while True:
@@ -64,6 +65,8 @@ async def show_progress(engine: Engine, console: Console, refresh_s: float = 0.2
                     line = f"{_stamp(event.t)} {event.kind:10} {event.message}"
                     if event.kind == "state":
                         line += f"  [{status_line(engine)}]"
+                        if building := engine.emulation.summary():
+                            line += f"\n{_stamp(event.t)} {'building':10} {building}"
                     console.print(line, markup=False, highlight=False, soft_wrap=True)
     finally:
         engine.events.unsubscribe(events)

@@ -185,6 +185,7 @@ class LiveState:
         self.event_count = 0
         self.gauges: tuple[Gauge, ...] = ()
         self.phase_progress: tuple[float, float] | None = None
+        self.building: str | None = None  # the load-based point's building, one line
         self.alerts = Alerts()
         self._judged = (-1, 0)  # (id of the judge, samples) the gauges were computed for
 
@@ -206,6 +207,9 @@ class LiveState:
             changed = True
         if status != self.status:
             self.status, changed = status, True
+        building = engine.emulation.summary() if engine is not None else None
+        if building != self.building:
+            self.building, changed = building, True
         point = engine.sequencer.point if engine is not None else None
         judged = (id(point.judge), len(point.judge.times)) if point is not None else (-1, 0)
         if judged != self._judged:

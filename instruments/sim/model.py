@@ -240,6 +240,8 @@ class BenchModel:
         can_run = hp.running and hp.alarm_code == 0 and h.flow_m3h >= MIN_FLOW_M3H
 
         if can_run and hp.defrost:
+            if hp.control_mode != BENCH:
+                hp.own.count(dt, supply_c=h.outlet_c, set_point_c=flow_sp)
             hp.defrost_left_s -= dt
             if hp.defrost_left_s <= 0:
                 hp.defrost, hp.frost = False, 0.0

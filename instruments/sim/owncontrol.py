@@ -56,6 +56,15 @@ class OwnControl:
     def reset(self) -> None:
         self.compressor_on, self.since_s, self.degree_minutes = False, MIN_OFF_S, 0.0
 
+    def count(self, dt: float, *, supply_c: float, set_point_c: float) -> None:
+        """Time in the present state and the degree-minutes, also while the unit defrosts:
+        the supply a defrost pulls down is a deficit the unit makes up afterwards, so over
+        whole defrost cycles the mean supply is the set point (a simulator choice, decision
+        0250)."""
+        self.since_s += dt
+        dm = self.degree_minutes + (supply_c - set_point_c) * dt / 60.0
+        self.degree_minutes = max(-DM_LIMIT_K_MIN, min(dm, DM_LIMIT_K_MIN))
+
     def target_w(
         self,
         dt: float,
@@ -71,10 +80,15 @@ class OwnControl:
         the supply at the set point from the present return, plus the degree-minutes' integral
         action (`gain_w_k` = ṁ·cp: a deficit of 1 K·min for `INTEGRAL_MIN` minutes asks 1 K
         more), between the minimum modulation and full capacity; zero while cycled off."""
-        self.since_s += dt
-        dm = self.degree_minutes + (supply_c - set_point_c) * dt / 60.0
-        self.degree_minutes = max(-DM_LIMIT_K_MIN, min(dm, DM_LIMIT_K_MIN))
+        before = self.degree_minutes
+        self.count(dt, supply_c=supply_c, set_point_c=set_point_c)
         wanted = needed_w - gain_w_k * self.degree_minutes / INTEGRAL_MIN
+        if self.compressor_on and needed_w >= q_max_w and self.degree_minutes < before:
+            # anti-windup: where even the feed-forward asks more than full capacity, a deficit
+            # the unit cannot make up is not stored (stored, the unit ran the next point flat
+            # out far above its set point until it was paid back: decision 0250)
+            self.degree_minutes = before
+            wanted = needed_w - gain_w_k * before / INTEGRAL_MIN
         floor = min_share * q_max_w
         if self.compressor_on:
             if wanted < floor and self.degree_minutes >= DM_STOP_K_MIN and self.since_s >= MIN_ON_S:

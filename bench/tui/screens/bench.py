@@ -13,6 +13,7 @@ from textual.widgets import Footer, TabbedContent, TabPane
 from bench.tui.history import window_label
 from bench.tui.messages import LiveUpdated
 from bench.tui.session import setpoint_pairs
+from bench.tui.widgets.building import BuildingPanel
 from bench.tui.widgets.channel_table import ChannelTable
 from bench.tui.widgets.event_log import EventLog
 from bench.tui.widgets.gauges import StabilityGauges
@@ -47,6 +48,7 @@ class BenchScreen(Screen[None]):
                 with Horizontal(id="live-body"):
                     yield ChannelTable(session.channels(), id="channels")
                     with VerticalScroll(id="side"):
+                        yield BuildingPanel(id="building")
                         yield StabilityGauges(id="gauges")
                         yield SetpointTable(setpoint_pairs(session.bench.instruments), id="sp")
                 yield EventLog(kinds=RECENT_KINDS, id="recent", max_lines=200)
@@ -69,6 +71,7 @@ class BenchScreen(Screen[None]):
     def draw(self, live: LiveState) -> None:
         self.query_one(PlanProgress).show(live.status, live.phase_progress, live.last_alarm)
         self.query_one(ChannelTable).show(live.frame)
+        self.query_one(BuildingPanel).show(live.building)
         self.query_one(StabilityGauges).show(live.gauges)
         self.query_one(SetpointTable).show(live.frame)
         for log in self.query(EventLog):

@@ -129,3 +129,14 @@ def test_result_json_is_the_same_in_a_renamed_copy(reported, tmp_path):
     assert call(report_command, other)[0] == 0
     assert (other / "result.json").read_bytes() == (run_dir / "result.json").read_bytes()
     assert call(verify_command, other)[0] == 0
+
+
+def test_report_beside_a_run_without_a_result_exits_2_and_writes_nothing(reported, tmp_path):
+    run_dir, _ = reported
+    before = {n: (run_dir / n).read_bytes() for n in (*RESULT_FILES, "SHA256SUMS")}
+    out, err = io.StringIO(), io.StringIO()
+    assert report_command(str(run_dir), out, err, beside=str(tmp_path)) == 2
+    assert f"{tmp_path}: no readable result.json" in err.getvalue()
+    assert {n: (run_dir / n).read_bytes() for n in before} == before
+    out, err = io.StringIO(), io.StringIO()  # beside a run that has one: the report is made
+    assert report_command(str(run_dir), out, err, beside=str(run_dir)) == 0, err.getvalue()

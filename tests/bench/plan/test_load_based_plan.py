@@ -17,6 +17,7 @@ POINTS_7 = {
     "C": (7, 86.8, 0.3462, 36),
     "D": (12, 88.9, 0.1538, 30),
 }
+E_WET_BULB_C = -11.0  # E (design, TOL) is given by its wet bulb, as en14825_average_low_temp's E
 
 BASE = """\
 name: t
@@ -36,18 +37,22 @@ points:
 """
 
 
-def test_the_shipped_plan_is_points_a_to_d_of_section_7_with_hand_sized_flows():
+def test_the_shipped_plan_is_points_a_to_e_of_section_7_with_hand_sized_flows():
     out, err = io.StringIO(), io.StringIO()
     assert validate_command(str(SHIPPED), out, err) == 0, err.getvalue()
     assert "estimated" in out.getvalue()
     plan = load_plan(SHIPPED)
-    assert [p.id for p in plan.points] == list(POINTS_7)
+    assert [p.id for p in plan.points] == [*POINTS_7, "E"]
     m_design = 9000 / (specific_heat(55 - 4, 3e5) * 8)  # Φ_design / (cp·ΔT_design), §7
     for p in plan.points:
-        air, rh, plc, flow_c = POINTS_7[p.id]
         lb = p.load_based
         assert lb is not None
-        assert (p.air_dry_bulb_c, p.air_rh_pct, lb.plc, lb.t_flow_c) == (air, rh, plc, flow_c)
+        if p.id == "E":  # §7: E = design (-10 °C, PLC 1, 55 °C)
+            given = (p.air_dry_bulb_c, p.air_wet_bulb_c, lb.plc, lb.t_flow_c)
+            assert given == (-10, E_WET_BULB_C, 1.0, 55)
+        else:
+            air, rh, plc, flow_c = POINTS_7[p.id]
+            assert (p.air_dry_bulb_c, p.air_rh_pct, lb.plc, lb.t_flow_c) == (air, rh, plc, flow_c)
         assert (lb.tau_h_s, lb.application, lb.design_w) == (1957, "medium", 9000)
         s = lb.sizing()
         assert s.m_design_kg_s == pytest.approx(m_design, rel=1e-12)

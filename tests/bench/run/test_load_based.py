@@ -73,6 +73,7 @@ def load_based_row(done):
     return store, row, row.record["load_based"]
 
 
+@pytest.mark.timeout(300)  # the run's own limit is 240 s: a loaded CI host, not a hang
 async def test_low_load_cycles_meets_the_load_and_its_steps_replay(sim_run):
     done = await sim_run(plan(LOW, 9.0), speed=250, limit_s=240)
     store, row, lb = load_based_row(done)
@@ -93,6 +94,7 @@ async def test_low_load_cycles_meets_the_load_and_its_steps_replay(sim_run):
     store.close()
 
 
+@pytest.mark.timeout(300)
 async def test_high_load_modulates_without_cycling(sim_run):
     done = await sim_run(plan(HIGH, 7.5), speed=250, limit_s=240)
     store, row, lb = load_based_row(done)

@@ -20,6 +20,7 @@ from bench.export.result import build_result
 from bench.export.rundata import load_run
 from bench.plan.loader import SHIPPED_PLANS
 from bench.run.sequencer import Phase
+from instruments.sim.perfmap import PerformanceMap
 from tests.bench.run.conftest import run_on_sim
 
 SPEED = 1000.0  # bench seconds per wall second (docs/decisions/0130: the highest that held)
@@ -54,23 +55,28 @@ async def test_a_shipped_plan_completes_with_every_point_valid(tmp_path, name, s
 
 
 LOAD_BASED = "load_based_average_medium"
-SHORT_LOAD_BASED = {"warm_up_min": 20, "duration_min": 60}  # the shipped buildings and cycles
-LOAD_BASED_SPEED = 300.0  # B read the same at 150x: not a time-warp artefact
+SHORT_LOAD_BASED = {"duration_min": 60}  # the shipped buildings and cycles
+# warm-up of the first point, and of a point after another: the unit's controller carries its
+# degree-minutes over (after B, whose window ends at a defrost end, the deficit of that
+# defrost), and the new building takes about its τ_H (33 min) to settle from what they do
+WARM_UP_MIN = (20, 45)
+LOAD_BASED_SPEED = 300.0
 
 
 def shortened_load_based() -> str:
     """The shipped load-based plan with shorter warm-ups and fixed times, 5 s samples (the
     loop still steps every second, on the latest frame)."""
     doc = yaml.safe_load((SHIPPED_PLANS / f"{LOAD_BASED}.yaml").read_text(encoding="utf-8"))
-    for point in doc["points"]:
-        point["load_based"] = {**point["load_based"], **SHORT_LOAD_BASED}
+    for i, point in enumerate(doc["points"]):
+        warm_up = {"warm_up_min": WARM_UP_MIN[min(i, 1)]}
+        point["load_based"] = {**point["load_based"], **SHORT_LOAD_BASED, **warm_up}
         point["timing"] = {"sample_s": 5}
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(900)
 async def test_the_shipped_load_based_plan_meets_every_demanded_load(tmp_path):
-    done = await run_on_sim(tmp_path, shortened_load_based(), speed=LOAD_BASED_SPEED, limit_s=400)
+    done = await run_on_sim(tmp_path, shortened_load_based(), speed=LOAD_BASED_SPEED, limit_s=800)
     assert done.phase == Phase.DONE
     doc = build_result(load_run(done.prepared.run_dir))
     not_valid = {
@@ -79,19 +85,29 @@ async def test_the_shipped_load_based_plan_meets_every_demanded_load(tmp_path):
     assert not not_valid
     achieved = {p["id"]: p["load_based"]["load_achieved_pct"] for p in doc["points"]}
     cops = {p["id"]: p["load_based"]["cop"] for p in doc["points"]}
-    report = report_html(load_run(done.prepared.run_dir), doc)
+    bin_method = {  # another run's result document, as `hpbench report --beside` reads it
+        "run": {"id": "bin-run"},
+        "plan": {"name": "en14825_average_low_temp"},
+        "scop": {"scop": 5.347, "scop_on": 5.419, "cdh": 0.9},
+    }
+    report = report_html(load_run(done.prepared.run_dir), doc, beside=bin_method)
     rows = re.findall(r'<tr class="lb-point"><td>(\w)</td>(.*?)</tr>', report, re.S)
-    assert [point for point, _ in rows] == ["A", "B", "C", "D"]
+    assert [point for point, _ in rows] == ["A", "B", "C", "D", "E"]
     for point, row in rows:  # demanded and achieved load, the achieved share, the COP
         cells = re.findall(r'<td class="n">([^<]*)</td>', row)
         assert cells[2] == f"{achieved[point]:.1f}" and cells[3].startswith(f"{cops[point]:.2f}")
     shown = report.split('class="kv lb-scop"')[1].split("</table>")[0]
-    assert "Load-based SCOP" in shown
-    if (scop_on := doc["load_based_scop"].get("scop_on")) is not None:
-        assert f"SCOPon {scop_on:.2f}" in shown
-    # OPEN (decision 0150): B, the point that defrosts, meets 86-88 % of its load over whole
-    # defrost cycles on the bench, 98 % with the same unit and building in-process
-    # (tests/instruments/sim/test_owncontrol.py); not yet explained, so held to 15 % here
-    limits = {"A": 5.0, "B": 15.0, "C": 5.0, "D": 5.0}
-    assert all(abs(achieved[p] - 100.0) <= limits[p] for p in limits), achieved
-    assert doc["load_based_scop"] is not None
+    lb_scop = doc["load_based_scop"]
+    assert f"{lb_scop['scop']:.2f}" in shown and f"SCOPon {lb_scop['scop_on']:.2f}" in shown
+    assert "Bin-method SCOP of run bin-run (en14825_average_low_temp, Cdh 0.9)" in shown
+    assert "5.35; SCOPon 5.42" in shown
+    # A-D: the load demanded, met (B, which defrosts, over whole defrost cycles: decision 0250)
+    assert all(abs(achieved[p] - 100.0) <= 5.0 for p in "ABCD"), achieved
+    # E, the design point: the unit runs flat out and delivers its capacity, the rest of the
+    # load is the SCOP's back-up heat (docs/standards.md §4)
+    e = next(p for p in doc["points"] if p["id"] == "E")
+    capacity = PerformanceMap.nibe_s2125_12().max_capacity_w(-10.0, 55.0)
+    assert e["load_based"]["load_achieved_w"] == pytest.approx(capacity, rel=0.1)  # less defrosts
+    assert achieved["E"] < 95.0
+    (used_e,) = [u for u in lb_scop["points_used"] if u["role"] == "E"]
+    assert used_e["pdh_kw"] == pytest.approx(e["load_based"]["load_achieved_w"] / 1000)
