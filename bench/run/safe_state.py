@@ -149,3 +149,34 @@ async def reach_safe_state(
         *(_confirm(r, instruments[r], s, report, **kw) for r, s in steps if r in instruments)
     )
     return report
+
+
+def reached_event(
+    report: SafeStateReport, t_trip: float, why: str, period_s: float
+) -> tuple[str, dict[str, Any]]:
+    """The `safety` event of a safe stop: how long after `t_trip` the heat pump was confirmed
+    off, in seconds and acquisition periods (decision 0011 allows two)."""
+    t_hp = report.heat_pump_done_at if report.heat_pump_done_at is not None else t_trip
+    latency = t_hp - t_trip
+    periods = latency / period_s
+    reached = report.heat_pump_off
+    data = {"latency_s": latency, "periods": periods, "reason": why, "reached": reached}
+    if reached:
+        return f"safe state reached {latency:.2f} s ({periods:.2f} periods) after: {why}", data
+    return (
+        f"safe state NOT confirmed (heat pump: {report.unconfirmed[HEAT_PUMP]}) after: {why}",
+        data,
+    )
+
+
+def settled_data(
+    report: SafeStateReport, why: str, confirm_s: float, period_s: float
+) -> dict[str, Any]:
+    """What a finished procedure's event says about it."""
+    return {
+        "procedure": why,
+        "confirmed": report.confirmed,
+        "confirm_s": confirm_s,
+        "confirm_periods": confirm_s / period_s,
+        "attempts": report.attempts,
+    }
