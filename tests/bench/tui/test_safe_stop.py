@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.run.commands import SafeState, SetAir, SetHeatPump, SetWater
+from bench.run.sequencer import Phase
 from bench.tui.session import Bench, CommandFailed, Session, open_bench
 
 from .conftest import LONG_PLAN, next_event
@@ -85,7 +86,11 @@ async def test_a_safe_stop_during_a_run_jumps_the_queued_manual_commands(
         await next_event(events, lambda e: e.kind == "command" and "SetHeatPump" in e.message)
         assert heat_pump_running(slow_bench)
         await safe_stop_behind_queued_commands(session)
-        assert session.running  # held, not ended: the operator resumes or aborts it
+        assert session.running  # held, latched off, until the operator resumes or aborts it
+        assert session.status().phase == Phase.HELD
+        assert session.resume()  # the point starts again from its set points
+        await next_event(events, lambda e: e.kind == "command" and "SetHeatPump" in e.message)
+        assert heat_pump_running(slow_bench)
     finally:
         await session.close()
 
