@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -303,7 +304,7 @@ class BenchController:
             return False
         return self._on_run(Engine.abort)
 
-    def _on_run(self, action: Any) -> bool:
+    def _on_run(self, action: Callable[[Engine], None]) -> bool:
         if not self.running or self.engine is None:
             return False
         action(self.engine)
@@ -341,8 +342,8 @@ class BenchController:
         def settled(task: asyncio.Task[SafeStateReport]) -> None:
             if task.cancelled():
                 _fail(done, "the run ended before the safe state was confirmed")
-            elif task.exception() is not None:
-                _fail(done, f"safe state failed: {reason(task.exception())}")  # type: ignore[arg-type]
+            elif (exc := task.exception()) is not None:
+                _fail(done, f"safe state failed: {reason(exc)}")
             elif not task.result().confirmed:
                 _fail(done, f"safe state not confirmed: {task.result().describe()}")
             elif not done.done():
