@@ -56,7 +56,13 @@ from bench.run.runner import (
     run_dir_name,
     run_engine,
 )
-from bench.run.safe_state import SafeStateReport, reach_safe_state, reached_event, settled_data
+from bench.run.safe_state import (
+    SafeStateReport,
+    reach_safe_state,
+    reached_event,
+    retry_until_confirmed,
+    settle,
+)
 from bench.run.sequencer import FINAL, Phase, PointOutcome, PointState
 from bench.store import RunStore, StoreError
 from bench.telemetry.payloads import RunInfo
@@ -152,6 +158,8 @@ class BenchController:
         self._queue: asyncio.Queue[Request] = asyncio.Queue()
         self._epoch = 0  # safe stops so far (the idle latch)
         self._safing: set[asyncio.Task[None]] = set()
+        self.unsafe: str | None = None  # why the bench's safe state is not confirmed, if so
+        self._escalation: asyncio.Task[None] | None = None  # retries of an unconfirmed one
         self._awaiting: dict[str, list[asyncio.Future[None]]] = {}  # run: repr -> acks
         self._ack_follower: asyncio.Task[None] | None = None
         self._manual_store: RunStore | None = None
@@ -247,6 +255,10 @@ class BenchController:
                 await self._worker
             self._worker = None
         await asyncio.gather(*self._safing, return_exceptions=True)
+        if self._escalation is not None:  # a run's engine or the close takes over
+            self._escalation.cancel()
+            await asyncio.gather(self._escalation, return_exceptions=True)
+            self._escalation = None
 
     async def close(self, why: str = "quit") -> None:
         """Stop whatever runs and leave the bench in the safe state (a run interrupted this way
@@ -276,7 +288,7 @@ class BenchController:
                 await self._run_task
             return
         await self._stop_idle()
-        if self.connected and self._commanded:
+        if self.connected and (self._commanded or self.unsafe is not None):
             safe = self.bench.station.safe_state
             await put_bench_in(self.bench.instruments, safe, self._safe_step_failed)
             self.emit(self.clock.now(), "command", f"safe state ({why})", {})
@@ -364,6 +376,20 @@ class BenchController:
     async def _reach_safe_state(
         self, t_trip: float, command: SafeState, done: asyncio.Future[None] | None
     ) -> None:
+        report = await self._safe_procedure(command.reason, t_trip)
+        message, data = reached_event(report, t_trip, command.reason, self.period_s)
+        self.emit(self.clock.now(), "safety", message, data)
+        if not report.confirmed:
+            if done is not None:
+                _fail(done, f"safe state not confirmed: {report.describe()}")
+            return
+        self.emit(self.clock.now(), "command", repr(command), {})
+        if done is not None and not done.done():
+            done.set_result(None)
+
+    async def _safe_procedure(self, why: str, t0: float) -> SafeStateReport:
+        """The confirmed procedure; an unconfirmed result is an alarm kept active, and tried
+        again in the background until a later procedure confirms the safe state."""
         report = await reach_safe_state(
             self.bench.instruments,
             self.bench.station.safe_state,
@@ -372,20 +398,23 @@ class BenchController:
             now=self.clock.now,
             backoff_s=self.period_s / 2,
         )
-        now, why = self.clock.now(), command.reason
-        message, data = reached_event(report, t_trip, why, self.period_s)
-        self.emit(now, "safety", message, data)
-        settled = settled_data(report, why, now - t_trip, self.period_s)
-        if report.confirmed:
-            self.emit(now, "safety", f"safe state confirmed ({why})", settled)
-            self.emit(now, "command", repr(command), {})
-            if done is not None and not done.done():
-                done.set_result(None)
-            return
-        unsafe = f"safe state not confirmed: {report.describe()}"
-        self.emit(now, "alarm", f"UNSAFE: {unsafe} ({why})", settled | {"unsafe": True})
-        if done is not None:
-            _fail(done, unsafe)
+        now, first = self.clock.now(), self.unsafe is None
+        self.unsafe, events = settle(report, why, now - t0, self.period_s, self.unsafe)
+        for kind, message, data in events:
+            self.emit(now, kind, message, data)
+        if self.unsafe is not None and first:
+            self._escalation = asyncio.create_task(
+                retry_until_confirmed(
+                    lambda: self._safe_procedure(
+                        "retry of an unconfirmed safe state", self.clock.now()
+                    ),
+                    lambda: self.unsafe is not None,
+                    sleep=self.clock.sleep,
+                    period_s=self.period_s,
+                ),
+                name="safe-state-escalation",
+            )
+        return report
 
     def _drop_queued(self, why: str) -> None:
         while not self._queue.empty():
@@ -436,11 +465,15 @@ class BenchController:
             safe=station.safe_state,
             final=station.final_state,
             on_error=step_failed,
-            may_switch_on=lambda: request.epoch == self._epoch and not self._safety_trip,
+            may_switch_on=lambda: request.epoch == self._epoch and self._may_switch_on(),
             kept_off=lambda: failed.append("heat pump kept off: a safe stop came first"),
         )
         if failed:
             raise CommandFailed("; ".join(failed))
+
+    def _may_switch_on(self) -> bool:
+        """Never while an interlock is tripped or the safe state is unconfirmed."""
+        return not self._safety_trip and self.unsafe is None
 
     async def _follow_acks(self) -> None:
         """During a run the engine carries out manual commands: its `command` and `alarm`
@@ -507,6 +540,8 @@ class BenchController:
             raise RuntimeError("a plan is already running")
         if not self.connected:
             raise RuntimeError("the bench is not connected")
+        if self.unsafe is not None:  # no plan on a bench that may still be running
+            raise RuntimeError(f"the bench's {self.unsafe}")
 
     async def _launch(self, prepared: Prepared, warnings: list[str]) -> Path:
         bench = self.bench

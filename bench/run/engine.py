@@ -26,7 +26,13 @@ from bench.run.identity import IdentityRefused
 from bench.run.loadbased import load_based_record
 from bench.run.points import PointSpec
 from bench.run.results import WaterSide, missing_results, point_results
-from bench.run.safe_state import SafeStateReport, reach_safe_state, reached_event, settled_data
+from bench.run.safe_state import (
+    SafeStateReport,
+    reach_safe_state,
+    reached_event,
+    retry_until_confirmed,
+    settle,
+)
 from bench.run.sequencer import (
     FINAL,
     Judgement,
@@ -42,7 +48,6 @@ from instruments.base import Identity, Instrument, InstrumentError
 from instruments.clock import Clock
 
 COMMAND_ATTEMPTS = 3
-ESCALATION_MAX_PERIODS = 4  # an unconfirmed safe state is tried again at least this often
 SETTING_ESTIMATE_S = 900.0  # for the ETA only: a typical set phase (ramp and trim)
 
 
@@ -338,35 +343,29 @@ class Engine:
         self, report: SafeStateReport, state: BenchState, why: str, t0: float
     ) -> None:
         now = self.clock.now()
-        data = settled_data(report, why, now - t0, self.period_s)
-        if report.confirmed:
-            if self.unsafe is not None:
-                self.emit(
-                    now, "alarm", f"safe state confirmed again: {why}", data | {"unsafe": False}
-                )
-            self.unsafe = None
-            self.emit(now, "safety", f"safe state confirmed ({why})", data)
-            return
         first = self.unsafe is None
-        self.unsafe = f"safe state not confirmed: {report.describe()}"
-        self.emit(now, "alarm", f"UNSAFE: {self.unsafe} ({why})", data | {"unsafe": True})
-        if first and not self._ending:
+        self.unsafe, events = settle(report, why, now - t0, self.period_s, self.unsafe)
+        for kind, message, data in events:
+            self.emit(now, kind, message, data)
+        if self.unsafe is not None and first and not self._ending:
             self._keep_trying(state)
 
     def _keep_trying(self, state: BenchState) -> None:
-        """Escalation: an unconfirmed safe state is commanded again, every few periods at
-        most, for as long as it stays unconfirmed (the link may come back)."""
+        """Escalation until a procedure confirms the safe state; `_ending` too (see
+        `_retry`)."""
 
         async def again() -> None:
-            delay = self.period_s
-            while self.unsafe is not None and not self._ending:  # see `_retry`
-                await self.clock.sleep(delay)
-                async with self._bench_lock:
-                    if self.unsafe is not None:
-                        await self._safe_procedure(state, "retry of an unconfirmed safe state")
-                delay = min(delay * 2, ESCALATION_MAX_PERIODS * self.period_s)
+            async with self._bench_lock:
+                if self.unsafe is not None:
+                    await self._safe_procedure(state, "retry of an unconfirmed safe state")
 
-        task = asyncio.create_task(again(), name="safe-state-escalation")
+        retries = retry_until_confirmed(
+            again,
+            lambda: self.unsafe is not None and not self._ending,
+            sleep=self.clock.sleep,
+            period_s=self.period_s,
+        )
+        task = asyncio.create_task(retries, name="safe-state-escalation")
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 

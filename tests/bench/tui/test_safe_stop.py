@@ -116,3 +116,29 @@ async def test_a_command_on_its_way_cannot_switch_the_unit_on_after_an_idle_safe
         assert all(w.value == 0 for w in slow_bench.simulator.writes("heat_pump", RUNNING))
     finally:
         await session.close()
+
+
+async def test_an_unconfirmed_idle_safe_state_is_tried_again_until_confirmed(
+    slow_bench: Bench, results: Path
+) -> None:
+    """The unit's link is down when the safe stop comes: an UNSAFE alarm, and the procedure
+    is commanded again in the background until the unit, reachable again, is confirmed off."""
+    session = Session(slow_bench, results, idle_period_s=PERIOD_S)
+    events = session.events.subscribe("test", maxsize=10_000)
+    await session.connect()
+    try:
+        for command in (SetWater(30.0, 1.0), SetHeatPump(True, 35.0)):
+            await session.command(command)
+        slow_bench.simulator.faults.inject("heat_pump", "drop")
+        stop = session.command(SafeState("operator"))
+        await next_event(events, lambda e: e.kind == "alarm" and e.message.startswith("UNSAFE"))
+        with pytest.raises(CommandFailed, match="not confirmed"):
+            await stop
+        assert heat_pump_running(slow_bench)  # nothing reached it
+        with pytest.raises(RuntimeError, match="safe state not confirmed"):
+            await session.start_plan(LONG_PLAN)  # no plan on a bench that may be running
+        slow_bench.simulator.faults.clear("heat_pump")
+        await next_event(events, lambda e: e.message.startswith("safe state confirmed again"))
+        assert not heat_pump_running(slow_bench)
+    finally:
+        await session.close()
