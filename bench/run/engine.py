@@ -26,16 +26,28 @@ from bench.run.identity import IdentityRefused
 from bench.run.loadbased import load_based_record
 from bench.run.points import PointSpec
 from bench.run.results import PointSettings, missing_results, point_results
-from bench.run.safe_state import SafeStateReport, reach_safe_state
-from bench.run.sequencer import FINAL, Judgement, Measure, Phase, PointOutcome, Sequencer
+from bench.run.safe_state import (
+    SafeStateReport,
+    reach_safe_state,
+    reached_event,
+    retry_until_confirmed,
+    settle,
+)
+from bench.run.sequencer import (
+    FINAL,
+    Judgement,
+    Measure,
+    Phase,
+    PointOutcome,
+    PointState,
+    Sequencer,
+)
 from bench.station import BenchState
 from bench.store import RunStore
 from instruments.base import Identity, Instrument, InstrumentError
 from instruments.clock import Clock
 
 COMMAND_ATTEMPTS = 3
-HP = "heat_pump"
-ESCALATION_MAX_PERIODS = 4  # an unconfirmed safe state is tried again at least this often
 SETTING_ESTIMATE_S = 900.0  # for the ETA only: a typical set phase (ramp and trim)
 
 
@@ -81,6 +93,8 @@ class Engine:
         plausible: dict[str, tuple[float, float]] | None = None,
         interlock_frames: int = 2,
         identity: Callable[[Mapping[str, Identity]], str | None] | None = None,
+        frames: Bus[Frame] | None = None,
+        events: Bus[Event] | None = None,
     ) -> None:
         self.identity = identity  # the unit's identity check (bench/run/identity.py)
         self.instruments = instruments
@@ -96,31 +110,32 @@ class Engine:
         self._latched = False  # in the safe state: nothing may switch the heat pump on
         self._ending = False  # the run is closing: no new background retries
         self._background: set[asyncio.Task[None]] = set()  # command and safe-state retries
-        self._safing: set[asyncio.Task[None]] = set()  # safe states under way
+        self._safing: set[asyncio.Task[SafeStateReport]] = set()  # safe states under way
         self.clock = clock
         self.store = store
         self.water = water
-        self.frames: Bus[Frame] = Bus()
-        self.events: Bus[Event] = Bus()
+        self.frames: Bus[Frame] = frames if frames is not None else Bus()
+        self.events: Bus[Event] = events if events is not None else Bus()
         self.sequencer = Sequencer(
-            points, judgement, measure, self._emit, done_ids=done_ids, flows_seen=flows_seen
+            points, judgement, measure, self.emit, done_ids=done_ids, flows_seen=flows_seen
         )
         self.acquisition = Acquisition(
             instruments,
             clock,
             period_s,
             self._on_frame,
-            on_event=lambda t, kind, msg: self._emit(t, kind, msg, {}),
+            on_event=lambda t, kind, msg: self.emit(t, kind, msg, {}),
             first_seq=first_seq,
             plausible=plausible,
         )
         self._commands: asyncio.Queue[Command] = asyncio.Queue()
+        self._manual: list[Command] = []  # the operator's commands still queued
         self.emulation = EmulationHost(  # load-based points (docs/standards.md §7)
             instruments,
             clock,
             store,
             water,
-            lambda m, d: self._emit(clock.now(), "emulation", m, d),
+            lambda m, d: self.emit(clock.now(), "emulation", m, d),
         )
         self._finished = asyncio.Event()
         self._frame_count = 0
@@ -164,29 +179,63 @@ class Engine:
         self._operator("pause", self.sequencer.pause)
 
     def resume(self) -> None:
-        self._operator("resume", self.sequencer.resume)
+        """Also ends the operator's safe stop: the point starts again from its set points
+        (unless an interlock still holds the run)."""
+        if "operator" not in self._holds:
+            self._operator("resume", self.sequencer.resume)
+            return
+        t = self.clock.now()
+        self.emit(t, "operator", "resume", {"action": "resume"})
+        del self._holds["operator"]
+        if not self._holds:
+            self._latched = self._resend_on_release = False
+            self._queue(self.sequencer.resume(t, "operator", resend=True))
+
+    def safe_stop(self, why: str) -> asyncio.Task[SafeStateReport]:
+        """The operator's safe stop, ahead of every queued command (decision 0011): the run
+        is held, latched off, until the operator resumes or aborts it. The task ends with the
+        confirmed procedure's report."""
+        t = self.clock.now()
+        self.emit(t, "operator", f"safe stop: {why}", {"action": "safe_stop"})
+        safing = self._hold("operator", f"operator safe stop: {why}", safe=True, t=t)
+        assert safing is not None
+        return safing
 
     def skip(self) -> None:
         self._operator("skip point", self.sequencer.skip)
 
     def abort(self) -> None:
         t = self.clock.now()
-        self._emit(t, "operator", "abort", {"action": "abort"})
+        self.emit(t, "operator", "abort", {"action": "abort"})
         self._abort(t, "operator")
 
     def command(self, command: Command) -> None:
         """A manual set point from the operator (commissioning, troubleshooting): logged, then
         carried out like the sequencer's own commands."""
-        self._emit(self.clock.now(), "operator", f"manual {command!r}", {"action": "manual"})
+        self.emit(self.clock.now(), "operator", f"manual {command!r}", {"action": "manual"})
+        self._manual.append(command)
         self._queue([command])
+
+    def _is_manual(self, command: Command) -> bool:
+        """Takes `command` off the operator's commands if it is one of them."""
+        for i, manual in enumerate(self._manual):
+            if manual is command:
+                del self._manual[i]
+                return True
+        return False
 
     def _operator(self, action: str, fn: Callable[[float], list[Command]]) -> None:
         t = self.clock.now()
-        self._emit(t, "operator", action, {"action": action})
+        self.emit(t, "operator", action, {"action": action})
         self._queue(fn(t))
 
+    @property
+    def point(self) -> PointState | None:
+        """The point in progress (its stability judge is what the TUI's gauges show)."""
+        return self.sequencer.point
+
     # -- plumbing ----------------------------------------------------------------------------
-    def _emit(self, t: float, kind: str, message: str, data: dict[str, Any]) -> None:
+    def emit(self, t: float, kind: str, message: str, data: dict[str, Any]) -> None:
         seq = self.acquisition.next_seq - 1 if self._frame_count else None
         self.store.event(t, kind, message, data, seq=seq)
         self.events.publish(Event(t, kind, message, data))
@@ -208,29 +257,33 @@ class Engine:
             lock, source = change.interlock, f"interlock {change.interlock.name}"
             data = {"interlock": lock.name, "action": lock.action, "tripped": change.tripped}
             if not change.tripped:
-                self._emit(frame.t, "interlock", f"{lock.name} cleared", data)
+                self.emit(frame.t, "interlock", f"{lock.name} cleared", data)
                 self._release(source)
                 continue
             why = f"{lock.name}: {lock.describe()}"
-            self._emit(frame.t, "interlock", f"{why} -> {lock.action}", data)
+            self.emit(frame.t, "interlock", f"{why} -> {lock.action}", data)
             if lock.action == "abort":
                 self._abort(frame.t, f"interlock {why}")
             else:
                 self._hold(source, why, safe=lock.action == "safe_stop", t=frame.t)
         error = self.store.error
         if error is not None and "storage" not in self._holds:
-            self._emit(frame.t, "alarm", f"run store failing, frames kept in memory: {error}", {})
+            self.emit(frame.t, "alarm", f"run store failing, frames kept in memory: {error}", {})
             self._hold("storage", f"run store: {error}", safe=True, t=frame.t)
         elif error is None and "storage" in self._holds:
-            self._emit(frame.t, "alarm", "run store writing again", {})
+            self.emit(frame.t, "alarm", "run store writing again", {})
             self._release("storage")
 
-    def _hold(self, source: str, why: str, *, safe: bool, t: float) -> None:
+    def _hold(
+        self, source: str, why: str, *, safe: bool, t: float
+    ) -> asyncio.Task[SafeStateReport] | None:
         self._holds[source] = why
+        safing = None
         if safe:
             self._resend_on_release = True
-            self._urgent_safe_state(t, why)
+            safing = self._urgent_safe_state(t, why)
         self._queue(self.sequencer.hold(t, why))
+        return safing
 
     def _release(self, source: str) -> None:
         if self._holds.pop(source, None) is None or self._holds:
@@ -245,32 +298,29 @@ class Engine:
         self._urgent_safe_state(t, f"abort: {why}")
         self._finished.set()
 
-    def _urgent_safe_state(self, t: float, why: str) -> None:
+    def _urgent_safe_state(self, t: float, why: str) -> asyncio.Task[SafeStateReport]:
         """Ahead of everything queued: set points still waiting belong to the suspended point
         and are sent again when it resumes."""
         self._latched = True  # from this instant nothing switches the heat pump on
         self.emulation.halt()
         while not self._commands.empty():
-            self._commands.get_nowait()
+            dropped = self._commands.get_nowait()
             self._commands.task_done()
+            if self._is_manual(dropped):  # the operator's: not sent again on resuming
+                message = f"{dropped!r} not sent: safe stop first ({why})"
+                self.emit(t, "command", message, {"dropped": True})
         task = asyncio.create_task(self._reach_safe_state(t, why), name="safe-state")
         self._safing.add(task)
         task.add_done_callback(self._safing.discard)
+        return task
 
-    async def _reach_safe_state(self, t_trip: float, why: str) -> None:
+    async def _reach_safe_state(self, t_trip: float, why: str) -> SafeStateReport:
         """The heat pump confirmed off is what makes the bench safe; its latency is what is
         reported (the chamber and the water follow, and may be slower)."""
         report = await self._safe_procedure(self.safe, why, t_trip)
-        t_hp = report.heat_pump_done_at if report.heat_pump_done_at is not None else t_trip
-        latency = t_hp - t_trip
-        periods = latency / self.period_s
-        reached = report.heat_pump_off
-        data = {"latency_s": latency, "periods": periods, "reason": why, "reached": reached}
-        if reached:
-            message = f"safe state reached {latency:.2f} s ({periods:.2f} periods) after: {why}"
-        else:
-            message = f"safe state NOT confirmed (heat pump: {report.unconfirmed[HP]}) after: {why}"
-        self._emit(self.clock.now(), "safety", message, data)
+        message, data = reached_event(report, t_trip, why, self.period_s)
+        self.emit(self.clock.now(), "safety", message, data)
+        return report
 
     async def _safe_procedure(
         self, state: BenchState, why: str, t0: float | None = None
@@ -293,42 +343,29 @@ class Engine:
         self, report: SafeStateReport, state: BenchState, why: str, t0: float
     ) -> None:
         now = self.clock.now()
-        confirm_s = now - t0
-        data = {
-            "procedure": why,
-            "confirmed": report.confirmed,
-            "confirm_s": confirm_s,
-            "confirm_periods": confirm_s / self.period_s,
-            "attempts": report.attempts,
-        }
-        if report.confirmed:
-            if self.unsafe is not None:
-                self._emit(
-                    now, "alarm", f"safe state confirmed again: {why}", data | {"unsafe": False}
-                )
-            self.unsafe = None
-            self._emit(now, "safety", f"safe state confirmed ({why})", data)
-            return
         first = self.unsafe is None
-        self.unsafe = f"safe state not confirmed: {report.describe()}"
-        self._emit(now, "alarm", f"UNSAFE: {self.unsafe} ({why})", data | {"unsafe": True})
-        if first and not self._ending:
+        self.unsafe, events = settle(report, why, now - t0, self.period_s, self.unsafe)
+        for kind, message, data in events:
+            self.emit(now, kind, message, data)
+        if self.unsafe is not None and first and not self._ending:
             self._keep_trying(state)
 
     def _keep_trying(self, state: BenchState) -> None:
-        """Escalation: an unconfirmed safe state is commanded again, every few periods at
-        most, for as long as it stays unconfirmed (the link may come back)."""
+        """Escalation until a procedure confirms the safe state; `_ending` too (see
+        `_retry`)."""
 
         async def again() -> None:
-            delay = self.period_s
-            while self.unsafe is not None and not self._ending:  # see `_retry`
-                await self.clock.sleep(delay)
-                async with self._bench_lock:
-                    if self.unsafe is not None:
-                        await self._safe_procedure(state, "retry of an unconfirmed safe state")
-                delay = min(delay * 2, ESCALATION_MAX_PERIODS * self.period_s)
+            async with self._bench_lock:
+                if self.unsafe is not None:
+                    await self._safe_procedure(state, "retry of an unconfirmed safe state")
 
-        task = asyncio.create_task(again(), name="safe-state-escalation")
+        retries = retry_until_confirmed(
+            again,
+            lambda: self.unsafe is not None and not self._ending,
+            sleep=self.clock.sleep,
+            period_s=self.period_s,
+        )
+        task = asyncio.create_task(retries, name="safe-state-escalation")
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -389,7 +426,7 @@ class Engine:
             final=self.final,
             on_error=self._safe_step_failed,
             may_switch_on=self._may_switch_on,
-            kept_off=lambda: self._emit(
+            kept_off=lambda: self.emit(
                 self.clock.now(), "safety", "heat pump kept off: bench held", {}
             ),
             permissives=self.permissives,
@@ -402,7 +439,7 @@ class Engine:
         return not self._latched and self.unsafe is None and not set(self._holds) - {"command"}
 
     def _safe_step_failed(self, role: str, why: str) -> None:
-        self._emit(self.clock.now(), "alarm", f"safe state: {role}: {why}", {})
+        self.emit(self.clock.now(), "alarm", f"safe state: {role}: {why}", {})
 
     async def safe_state(self) -> None:
         """The station's safe state, latched: nothing switches the heat pump on afterwards
@@ -413,13 +450,14 @@ class Engine:
     async def _run_commands(self) -> None:
         while True:
             command = await self._commands.get()
+            self._is_manual(command)
             await self._carry_out(command)
             self._commands.task_done()
 
     async def _carry_out(self, command: Command) -> None:
         if isinstance(command, SafeState):  # confirmed, retried and escalated by itself
             async with self._bench_lock:
-                self._emit(self.clock.now(), "command", repr(command), {})
+                self.emit(self.clock.now(), "command", repr(command), {})
                 await self._safe_procedure(
                     self.final if command.final else self.safe, command.reason
                 )
@@ -427,15 +465,15 @@ class Engine:
         for attempt in range(1, COMMAND_ATTEMPTS + 1):
             try:
                 await self._execute(command)
-                self._emit(self.clock.now(), "command", repr(command), {})
+                self.emit(self.clock.now(), "command", repr(command), {})
                 break
             except PermissiveNotMet as exc:  # already waited for the flow: no quick retries
-                self._emit(self.clock.now(), "safety", f"heat pump kept off: {exc}", {})
+                self.emit(self.clock.now(), "safety", f"heat pump kept off: {exc}", {})
                 self._command_failed(command)
                 return
             except InstrumentError as exc:
                 message = f"{command!r} failed (attempt {attempt}): {reason(exc)}"
-                self._emit(self.clock.now(), "alarm", message, {})
+                self.emit(self.clock.now(), "alarm", message, {})
                 await asyncio.sleep(0.2 * attempt)
         else:
             self._command_failed(command)
@@ -451,7 +489,8 @@ class Engine:
             if isinstance(queued, SafeState):
                 kept.append(queued)
             else:
-                self._emit(
+                self._is_manual(queued)
+                self.emit(
                     self.clock.now(), "command", f"dropped {queued!r}: {command!r} failed", {}
                 )
         for queued in kept:
@@ -473,7 +512,7 @@ class Engine:
             except InstrumentError:
                 delay = min(delay * 2, 60.0)
                 continue
-            self._emit(self.clock.now(), "command", f"{command!r} carried out after retries", {})
+            self.emit(self.clock.now(), "command", f"{command!r} carried out after retries", {})
             self._release("command")
             return
 
@@ -493,7 +532,7 @@ class Engine:
                 report = await self._safe_procedure(self.safe, "resume")
                 if not report.confirmed:
                     return self.sequencer.phase  # never set a point on an unconfirmed bench
-                self._emit(t, "run", "resumed: bench put in the safe state first", {})
+                self.emit(t, "run", "resumed: bench put in the safe state first", {})
             self.acquisition.start()
             self._queue(self.sequencer.start(self.clock.now()))
             await self._finished.wait()
@@ -522,11 +561,11 @@ class Engine:
         try:
             warning = self.identity(identities)
         except IdentityRefused as exc:
-            self._emit(t, "identity", str(exc), {"action": "refused"})
+            self.emit(t, "identity", str(exc), {"action": "refused"})
             self.sequencer.abort(t, str(exc))
             return False
         if warning:
-            self._emit(t, "identity", warning, {"action": "warned"})
+            self.emit(t, "identity", warning, {"action": "warned"})
         return True
 
     async def _drain_commands(self) -> None:

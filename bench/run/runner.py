@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from bench.interlocks import declared_line
 from bench.plan import Plan, estimate, load_plan, parse_plan
+from bench.run.bus import Bus
 from bench.run.campaign import inject, schedule
-from bench.run.engine import Engine
+from bench.run.engine import Engine, Event
+from bench.run.frame import Frame
 from bench.run.identity import check_unit_identity
 from bench.run.measure import make_measure
 from bench.run.planning import judgement, point_specs
@@ -32,6 +34,7 @@ from bench.run.points import WATER_FLOW
 from bench.run.sequencer import Phase
 from bench.station import (
     Station,
+    StationError,
     build_instruments,
     parse_station,
     sim_station_path,
@@ -70,15 +73,16 @@ class Prepared:
     first_seq: int
 
 
-def _read_station(path: Path | None, sim: bool) -> tuple[Station, str]:
+def read_station(path: Path | None, *, sim: bool) -> tuple[Station, str]:
+    """The station file (None: the simulated bench's own) and its text. Raises StationError."""
     path = path or sim_station_path()
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise RunRefused(f"{path}: cannot read station file: {exc.strerror or exc}") from None
+        raise StationError(f"{path}: cannot read station file: {exc.strerror or exc}") from None
     station = parse_station(text, str(path))
     if station.uses_sim and not sim:
-        raise RunRefused(f"{path}: addresses sim:... are the simulated bench: use --sim")
+        raise StationError(f"{path}: addresses sim:... are the simulated bench: use --sim")
     return station, text
 
 
@@ -132,7 +136,7 @@ def prepare_new(
     plan_path: Path, station_path: Path | None, *, sim: bool, speed: float, results: Path
 ) -> tuple[Prepared, list[str]]:
     plan = load_plan(plan_path)
-    station, station_text = _read_station(station_path, sim)
+    station, station_text = read_station(station_path, sim=sim)
     point_specs(plan, station)  # refuse an unrunnable plan before anything is created
     warnings = check_calibration(station, dt.date.today())
     check_results_dir(results, station.station.min_free_mb)
@@ -207,23 +211,36 @@ def prepare_resume(run_dir: Path) -> tuple[Prepared, list[str]]:
 
 
 @contextlib.contextmanager
+def station_instruments(
+    station: Station,
+    clock: Clock,
+    *,
+    sim: bool,
+    on_sim: Callable[[SimBenchThread], None] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """The station's drivers; with `sim`, on a simulated bench started on its own thread
+    (handed to `on_sim`, for fault injection)."""
+    if not sim:
+        yield build_instruments(station)
+        return
+    from instruments.sim.bench import SimBenchThread
+
+    simulator = SimBenchThread(clock)
+    with simulator as endpoints:
+        if on_sim is not None:
+            on_sim(simulator)
+        yield build_instruments(station, endpoints.as_dict())
+
+
+@contextlib.contextmanager
 def bench_instruments(
     prepared: Prepared,
     clock: Clock,
     on_sim: Callable[[SimBenchThread], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """The station's drivers; with `sim`, on a simulated bench started for this run (handed
-    to `on_sim`, for fault injection)."""
-    if not prepared.sim:
-        yield build_instruments(prepared.station)
-        return
-    from instruments.sim.bench import SimBenchThread
-
-    sim = SimBenchThread(clock)
-    with sim as endpoints:
-        if on_sim is not None:
-            on_sim(sim)
-        yield build_instruments(prepared.station, endpoints.as_dict())
+    """The run's station's drivers (see `station_instruments`)."""
+    with station_instruments(prepared.station, clock, sim=prepared.sim, on_sim=on_sim) as found:
+        yield found
 
 
 def start_campaign(prepared: Prepared, sim: SimBenchThread, seed: int, now: float) -> None:
@@ -254,7 +271,15 @@ def check_interlock_channels(station: Station, channels: dict[str, str]) -> None
             )
 
 
-def make_engine(prepared: Prepared, instruments: dict[str, Any], clock: Clock) -> Engine:
+def make_engine(
+    prepared: Prepared,
+    instruments: dict[str, Any],
+    clock: Clock,
+    *,
+    frames: Bus[Frame] | None = None,
+    events: Bus[Event] | None = None,
+) -> Engine:
+    """The run's engine; `frames` / `events`: buses that outlive it (the TUI's controller)."""
     plan, station = prepared.plan, prepared.station
     assert prepared.store is not None
     specs = point_specs(plan, station)
@@ -277,6 +302,8 @@ def make_engine(prepared: Prepared, instruments: dict[str, Any], clock: Clock) -
         plausible=station.plausibility,
         interlock_frames=station.station.interlock_frames,
         identity=functools.partial(check_unit_identity, plan.spec.unit.serial, station),
+        frames=frames,
+        events=events,
     )
 
 
@@ -308,7 +335,7 @@ async def run_engine(engine: Engine, prepared: Prepared, stop: asyncio.Event) ->
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
     if task not in done:
-        engine._emit(engine.clock.now(), "run", f"{STOPPED}: safe state, resumable", {})
+        engine.emit(engine.clock.now(), "run", f"{STOPPED}: safe state, resumable", {})
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -324,5 +351,10 @@ async def run_engine(engine: Engine, prepared: Prepared, stop: asyncio.Event) ->
     return phase
 
 
+def bench_clock(speed: float) -> Clock:
+    """Bench time: time-warped on the simulated bench, the wall clock otherwise."""
+    return ScaledClock(speed) if speed != 1.0 else make_clock(1.0)
+
+
 def clock_for(prepared: Prepared) -> Clock:
-    return ScaledClock(prepared.speed) if prepared.speed != 1.0 else make_clock(1.0)
+    return bench_clock(prepared.speed)

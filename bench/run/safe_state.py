@@ -23,6 +23,7 @@ from bench.station import BenchState
 from instruments.base import Instrument, InstrumentError
 
 ATTEMPTS = 4
+ESCALATION_MAX_PERIODS = 4  # an unconfirmed safe state is tried again at least this often
 ATTEMPT_TIMEOUT_S = 10.0  # wall seconds for one command + read-back, past every driver timeout
 FLOW_TOLERANCE_M3H = 0.01  # a flow set point read back within this is the one written
 HEAT_PUMP = "heat_pump"
@@ -149,3 +150,63 @@ async def reach_safe_state(
         *(_confirm(r, instruments[r], s, report, **kw) for r, s in steps if r in instruments)
     )
     return report
+
+
+def reached_event(
+    report: SafeStateReport, t_trip: float, why: str, period_s: float
+) -> tuple[str, dict[str, Any]]:
+    """The `safety` event of a safe stop: how long after `t_trip` the heat pump was confirmed
+    off, in seconds and acquisition periods (decision 0011 allows two)."""
+    t_hp = report.heat_pump_done_at if report.heat_pump_done_at is not None else t_trip
+    latency = t_hp - t_trip
+    periods = latency / period_s
+    reached = report.heat_pump_off
+    data = {"latency_s": latency, "periods": periods, "reason": why, "reached": reached}
+    if reached:
+        return f"safe state reached {latency:.2f} s ({periods:.2f} periods) after: {why}", data
+    return (
+        f"safe state NOT confirmed (heat pump: {report.unconfirmed[HEAT_PUMP]}) after: {why}",
+        data,
+    )
+
+
+Events = list[tuple[str, str, dict[str, Any]]]  # (kind, message, data)
+
+
+def settle(
+    report: SafeStateReport, why: str, confirm_s: float, period_s: float, unsafe: str | None
+) -> tuple[str | None, Events]:
+    """After a procedure: why the bench is unsafe now (None: confirmed safe), given why it was
+    (`unsafe`), and the events that say so - an unconfirmed state is an alarm kept active."""
+    data = {
+        "procedure": why,
+        "confirmed": report.confirmed,
+        "confirm_s": confirm_s,
+        "confirm_periods": confirm_s / period_s,
+        "attempts": report.attempts,
+    }
+    if report.confirmed:
+        events: Events = []
+        if unsafe is not None:
+            events.append(("alarm", f"safe state confirmed again: {why}", data | {"unsafe": False}))
+        return None, [*events, ("safety", f"safe state confirmed ({why})", data)]
+    unsafe = f"safe state not confirmed: {report.describe()}"
+    return unsafe, [("alarm", f"UNSAFE: {unsafe} ({why})", data | {"unsafe": True})]
+
+
+async def retry_until_confirmed(
+    attempt: Callable[[], Awaitable[object]],
+    unsafe: Callable[[], bool],
+    *,
+    sleep: Sleep,
+    period_s: float,
+) -> None:
+    """Escalation: while `unsafe()`, the procedure (`attempt`, which settles `unsafe`) is
+    commanded again after one period, then two, four, ... at most `ESCALATION_MAX_PERIODS`
+    (the link may come back)."""
+    delay = period_s
+    while unsafe():
+        await sleep(delay)
+        if unsafe():
+            await attempt()
+        delay = min(delay * 2, ESCALATION_MAX_PERIODS * period_s)

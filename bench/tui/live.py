@@ -98,18 +98,15 @@ def gauges(point: PointState | None, phase: Phase) -> tuple[Gauge, ...]:
     return tuple(out)
 
 
-def phase_progress(engine: Engine | None) -> tuple[float, float] | None:
+def phase_progress(point: PointState | None, phase: Phase) -> tuple[float, float] | None:
     """(done, needed) seconds of the current phase where it has a length: the equilibrium held
     so far, or the collection period recorded so far."""
-    if engine is None or engine.sequencer.point is None:
-        return None
-    seq, point = engine.sequencer, engine.sequencer.point
-    if not point.judge.times:
+    if point is None or not point.judge.times:
         return None
     now = point.judge.times[-1]
-    if seq.phase == Phase.EQUILIBRIUM:
+    if phase == Phase.EQUILIBRIUM:
         return point.judge.held_for(now), point.spec.equilibrium_s
-    if seq.phase == Phase.COLLECTING and point.collect_from is not None:
+    if phase == Phase.COLLECTING and point.collect_from is not None:
         return now - point.collect_from, point.spec.collection_s
     return None
 
@@ -210,13 +207,13 @@ class LiveState:
         building = engine.emulation.summary() if engine is not None else None
         if building != self.building:
             self.building, changed = building, True
-        point = engine.sequencer.point if engine is not None else None
+        point = engine.point if engine is not None else None
         judged = (id(point.judge), len(point.judge.times)) if point is not None else (-1, 0)
         if judged != self._judged:
             self._judged = judged
             assert status is not None
             self.gauges = gauges(point, status.phase)
-            self.phase_progress = phase_progress(engine)
+            self.phase_progress = phase_progress(point, status.phase)
             changed = True
         return changed
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bench.controller import Limit, setpoint_limits
 from bench.station import StationError, build_instruments, parse_station, sim_station_path
-from bench.tui.session import Limit, setpoint_limits
 
 ENDPOINTS = {  # never connected: the drivers only need an address to be built
     "climate_chamber_tty": "/dev/null",
