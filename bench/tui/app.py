@@ -20,6 +20,7 @@ from textual.screen import Screen
 
 from bench.connect import ConnectFailed
 from bench.plan import PlanError
+from bench.run.engine import Status
 from bench.run.frame import Frame
 from bench.run.planning import PlanNotRunnable
 from bench.run.results import WaterSide
@@ -38,6 +39,7 @@ from bench.tui.screens.plan import PlanScreen
 from bench.tui.screens.runs import RunsScreen
 from bench.tui.screens.summary import SummaryScreen
 from bench.tui.session import Session
+from bench.tui.widgets.progress import DataAges, Header, waiting_for
 
 REFRESH_HZ = 10.0  # redraws a second at most, on average
 REFRESH_BURST = 2.0  # redraws allowed back to back
@@ -90,6 +92,9 @@ class HpbenchApp(App[int]):
         self.live = LiveState(History(water=WaterSide(info.water_pressure_pa, info.flow_meter)))
         self._frames = session.frames.subscribe("tui", maxsize=1024)
         self._events = session.events.subscribe("tui", maxsize=1024)
+        self.ages = DataAges(session.channels())
+        self.header = Header(None)
+        self.wall_clock: Callable[[], float] = time.time  # the header's wall clock
         self._was_running = False
         self._last_update = 0.0
         self._leaving = False
@@ -145,6 +150,11 @@ class HpbenchApp(App[int]):
         session = self.session
         status = session.status()
         changed = self.live.pull(self._frames, self._events, status, session.engine, first)
+        if changed and self.live.frame is not None:
+            self.ages.note(self.live.frame)
+        header = self._header(status)
+        changed = changed or header != self.header
+        self.header = header
         if session.running != self._was_running:
             self._was_running = session.running
             self.refresh_bindings()
@@ -153,6 +163,30 @@ class HpbenchApp(App[int]):
         if changed:
             for screen in self.screen_stack:
                 screen.post_message(LiveUpdated(self.live))
+
+    def _header(self, status: Status) -> Header:
+        session, live = self.session, self.live
+        clock = session.clock
+        now = clock.now()
+        waiting = ""
+        point = session.engine.sequencer.point if session.engine is not None else None
+        if session.running and point is not None:
+            waiting = waiting_for(
+                status.phase,
+                transient=point.transient,
+                in_defrost=point.in_defrost,
+                ready=point.ready_since is not None,
+            )
+        return Header(
+            status,
+            live.phase_progress,
+            live.last_alarm,
+            bench_s=int(now),
+            wall_s=int(self.wall_clock()),
+            speed=clock.speed,
+            links=self.ages.links(now, clock.speed),
+            waiting=waiting,
+        )
 
     # -- operator actions ------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -49,6 +49,14 @@ def duration(seconds: float | None) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def age(seconds: float) -> str:
+    """How old something is, in one short word: 0s, 42s, 3m, 2h."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    return f"{seconds // 60}m" if seconds < 3600 else f"{seconds // 3600}h"
+
+
 def stamp(t: float) -> str:
     """Bench time as the CLI shows it (UTC)."""
     return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%H:%M:%S")

@@ -67,7 +67,7 @@ class BenchScreen(Screen[None]):
             self.query_one(LivePlots).show(force=True)
 
     def draw(self, live: LiveState) -> None:
-        self.query_one(PlanProgress).show(live.status, live.phase_progress, live.last_alarm)
+        self.query_one(PlanProgress).show(self.hp.header)
         self.query_one(ChannelTable).show(live.frame)
         self.query_one(StabilityGauges).show(live.gauges)
         self.query_one(SetpointTable).show(live.frame)

@@ -81,7 +81,7 @@ class ManualScreen(Screen[None]):
 
     def draw(self) -> None:
         live = self.hp.live
-        self.query_one(PlanProgress).show(live.status, live.phase_progress, live.last_alarm)
+        self.query_one(PlanProgress).show(self.hp.header)
         self.query_one(SetpointTable).show(live.frame)
         log = self.query_one(EventLog)
         log.show(live.events_after(log.last))
