@@ -23,7 +23,7 @@ from bench.run.frame import Frame
 from bench.tui.messages import LiveUpdated
 from bench.tui.screens.confirm import ConfirmScreen
 from bench.tui.session import CommandFailed, Limit, command_channel, setpoint_pairs
-from bench.tui.widgets.event_log import EventLog
+from bench.tui.widgets.event_log import EventLog, readable
 from bench.tui.widgets.progress import PlanProgress
 from bench.tui.widgets.setpoints import SetpointTable
 
@@ -71,9 +71,11 @@ class ManualScreen(Screen[None]):
     def on_mount(self) -> None:
         self._prefilled = False
         self._filled: dict[str, str] = {}  # what the form last showed as the device's value
+        self._fresh = True
 
     def on_screen_resume(self) -> None:
-        self._prefilled = False  # each visit starts from what the devices are set to now
+        self._prefilled = False  # each visit starts from what the devices are set to now,
+        self._fresh = True  # not from what was typed on an earlier visit
         self.draw()
 
     def on_live_updated(self, message: LiveUpdated) -> None:
@@ -98,8 +100,9 @@ class ManualScreen(Screen[None]):
             if value is None or not fields:
                 continue
             field = fields.first(Input)
-            if field.value in ("", self._filled.get(pair.key)):
+            if self._fresh or field.value in ("", self._filled.get(pair.key)):
                 field.value = self._filled[pair.key] = f"{value:g}"
+        self._fresh = False
         running_channel = command_channel(instruments, "heat_pump", "running")
         running = frame.value(running_channel) if running_channel else None
         if running is not None:
@@ -137,7 +140,7 @@ class ManualScreen(Screen[None]):
         self.app.push_screen(
             ConfirmScreen(
                 f"Override the plan during {point or 'the run'}?",
-                f"{command!r} replaces what the plan set until its next command; "
+                f"{readable(repr(command))} replaces what the plan set until its next command; "
                 "the point may not settle while it holds.",
                 yes="Override",
             ),
@@ -155,7 +158,8 @@ class ManualScreen(Screen[None]):
             except CommandFailed as exc:
                 self.notify(str(exc), title="not carried out", severity="error", timeout=10)
             else:
-                self.notify(f"sent {command!r}", timeout=3)
+                self.notify(f"sent {readable(repr(command))}", timeout=3)
+                self.hp.overridden(command)
 
         self.run_worker(acknowledged(), group="manual")
 

@@ -75,7 +75,7 @@ class RunsScreen(Screen[None]):
             state = "running" if session.running else "ended"
             title = Text.assemble((session.run_dir.name, "bold"), f"  {state}")
         self.query_one("#run-title", Static).update(title)
-        self.query_one(PointsTable).show(session.points)
+        self.query_one(PointsTable).show(self.hp.point_rows())
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab

@@ -94,6 +94,7 @@ class Header:
     speed: float = 1.0
     links: tuple[Link, ...] = ()
     waiting: str = ""  # what the point waits for instead of a countdown ("waiting for defrost")
+    override: str = ""  # the point a manual set point overrides the plan at, while it holds
 
 
 def waiting_for(phase: Phase, *, transient: bool, in_defrost: bool, ready: bool) -> str:
@@ -141,10 +142,7 @@ class PlanProgress(Static):
             return
         self._shown = header
         lines = [self._line1(header), self._line2(header), self._line3(header)]
-        width = max(20, self.content_size.width or 80)
-        for line in lines:
-            line.truncate(width, overflow="ellipsis")
-        self.update(Text("\n").join(lines), layout=False)  # always three lines
+        self.update(Text("\n").join(lines), layout=False)  # three lines, cut (app.tcss)
 
     def _line1(self, h: Header) -> Text:
         s = h.status
@@ -155,10 +153,12 @@ class PlanProgress(Static):
         point = f"{s.point_index + 1}/{s.point_count} {s.point_id}" if s.point_id else ""
         if s.phase in FINAL:  # the run has ended: no clock runs on
             return Text.assemble((f"{s.phase.upper():<11}", style), f" {s.point_count} points")
+        badge = Text(" MANUAL ", style="bold black on yellow") if h.override else Text("")
         eta_point, eta_plan, lower = countdown(s)
         at_least = "≥" if lower or h.waiting else ""
         shown_point = h.waiting or f"{at_least}{duration(eta_point)}"
         return Text.assemble(
+            badge,
             (f"{s.phase.upper():<11}", style),
             f" {point}  {duration(s.time_in_phase_s)} in phase  ",
             ("ETA point ", ""),

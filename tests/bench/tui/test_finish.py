@@ -5,6 +5,7 @@ Runs screen; an unusable results folder is refused at start."""
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -55,6 +56,9 @@ async def test_a_tui_run_ends_with_the_files_of_a_headless_run(
         await until(pilot, lambda: not isinstance(app.screen, SummaryScreen))
         header = screen_text(app).splitlines()[0]
         assert "DONE" in header and "in phase" not in header  # defect 8: no clock after DONE
+        await pilot.press("4")  # the plan's points, each with its COP ± U from result.json
+        cop_u = re.compile(r"\d\.\d\d ± \d\.\d\d")
+        await until(pilot, lambda: len(cop_u.findall(screen_text(app))) == 2)
 
     out, err = io.StringIO(), io.StringIO()
     assert verify_command(str(run_dir), out, err) == 0, out.getvalue() + err.getvalue()

@@ -96,6 +96,7 @@ def frame(session: Session, seq: int, *, stale: str | None = None) -> Frame:
         "power_analyser.U": 230.1,
         "power_analyser.P": 1900.0 + 30 * math.sin(seq / 7),
         "heat_pump.on_off": 1,
+        "heat_pump.defrost": 0,
         "heat_pump.flow_temp_sp": 35.0,
         "heat_pump.demand_pct": 0,
         "hydraulic_module.inlet_temp": 30.0 + 0.05 * math.sin(seq / 5),
