@@ -123,6 +123,7 @@ class History:
         self.last_t: float | None = None
         self.first_t: float | None = None
         self.version = 0  # bumped on every add: plots redraw only when it moved
+        self.latest: tuple[Frame, tuple[float, ...]] | None = None
 
     @classmethod
     def spanning(cls, first_t: float, last_t: float, water: WaterSide | None = None) -> History:
@@ -131,6 +132,7 @@ class History:
 
     def add(self, frame: Frame) -> None:
         values = derive(frame, self.water)
+        self.latest = (frame, values)  # the Live tab's performance panel shows these
         for level in self.levels.values():
             level.add(frame.t, values)
         self.first_t = frame.t if self.first_t is None else self.first_t

@@ -54,7 +54,7 @@ class BenchScreen(Screen[None]):
                 with Horizontal(id="live-body"):
                     yield ChannelTable(session.channels(), id="channels")
                     with VerticalScroll(id="side"):
-                        yield Performance(self.hp.live.history.water, id="perf")
+                        yield Performance(id="perf")
                         yield StabilityGauges(id="gauges")
                         yield SetpointTable(setpoint_pairs(session.bench.instruments), id="sp")
                 yield EventLog(kinds=RECENT_KINDS, id="recent", max_lines=200)
@@ -87,7 +87,7 @@ class BenchScreen(Screen[None]):
     def draw(self, live: LiveState) -> None:
         self.query_one(PlanProgress).show(self.hp.header)
         self.query_one(ChannelTable).show(live.frame)
-        self.query_one(Performance).show(live.frame)
+        self.query_one(Performance).show(live.history.latest)
         self.query_one(StabilityGauges).show(live.gauges)
         self.query_one(SetpointTable).show(live.frame)
         for log in self.query(EventLog):

@@ -14,7 +14,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.validation import Number
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
@@ -73,9 +73,13 @@ class ManualScreen(Screen[None]):
         self._filled: dict[str, str] = {}  # what the form last showed as the device's value
         self._fresh = True
 
+    def on_screen_suspend(self) -> None:
+        # left for another screen (not a dialog over this one): the next visit starts from what
+        # the devices are set to then, not from what was typed on this one
+        self._fresh = not isinstance(self.app.screen_stack[-1], ModalScreen)
+
     def on_screen_resume(self) -> None:
-        self._prefilled = False  # each visit starts from what the devices are set to now,
-        self._fresh = True  # not from what was typed on an earlier visit
+        self._prefilled = False
         self.draw()
 
     def on_live_updated(self, message: LiveUpdated) -> None:

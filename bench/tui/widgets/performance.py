@@ -1,5 +1,5 @@
 """What the unit does now: heating capacity, electrical power, COP and water ΔT, from the newest
-frame by the plots' own derivation (`bench.tui.history.derive`), with fixed decimals.
+frame as the plots derive them (`bench.tui.history.derive`, once a frame), with fixed decimals.
 
     capacity   9250 W  power  1917 W
     COP        4.82    ΔT     5.01 K
@@ -14,9 +14,8 @@ from textual.widgets import Static
 
 from bench.run.frame import Frame
 from bench.run.points import HP_DEFROST, POWER
-from bench.run.results import WaterSide
 from bench.tui.fmt import number
-from bench.tui.history import SERIES, UNIT_ON_W, derive
+from bench.tui.history import SERIES, UNIT_ON_W
 
 COLUMN = 6  # every number right-aligned in this many cells: nothing jumps as values change
 
@@ -40,22 +39,22 @@ def why_hidden(frame: Frame | None) -> str:
 
 
 class Performance(Static):
-    def __init__(self, water: WaterSide, **kwargs: object) -> None:
+    def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.water = water
         self._frame: Frame | None = None
+        self._shown: tuple[object, str] | None = None
 
     def on_mount(self) -> None:
         self.border_title = "performance"
-        self._draw(None)
+        self._draw(None, (math.nan,) * len(SERIES))
 
-    def show(self, frame: Frame | None) -> None:
-        if frame is not None and frame is not self._frame:
-            self._frame = frame
-            self._draw(frame)
+    def show(self, latest: tuple[Frame, tuple[float, ...]] | None) -> None:
+        """The newest frame and its derived values (`History.latest`: derived once a frame)."""
+        if latest is not None and latest[0] is not self._frame:
+            self._frame = latest[0]
+            self._draw(*latest)
 
-    def _draw(self, frame: Frame | None) -> None:
-        raw = derive(frame, self.water) if frame is not None else (math.nan,) * len(SERIES)
+    def _draw(self, frame: Frame | None, raw: tuple[float, ...]) -> None:
         values = dict(zip(SERIES, raw, strict=True))
         hidden = why_hidden(frame)
         self.border_title = f"performance · {hidden}" if hidden else "performance"
@@ -68,4 +67,6 @@ class Performance(Static):
         lines.append("    ΔT    ")
         lines.append(_cell(values, "delta_t", "K"), style="bold")
         lines.append(" K")
-        self.update(lines, layout=False)  # always two lines
+        if (self.border_title, lines.plain) != self._shown:  # same digits: no repaint
+            self._shown = (self.border_title, lines.plain)
+            self.update(lines, layout=False)  # always two lines

@@ -76,7 +76,8 @@ class DataAges:
         out = []
         for role in self.roles:
             last = self.last_ok.get(role)
-            wall_age = None if last is None else max(0.0, bench_now - last) / speed
+            # whole seconds, as shown: an unchanged header is not redrawn
+            wall_age = None if last is None else float(int(max(0.0, bench_now - last) / speed))
             out.append(Link(role, self.answering.get(role, False), wall_age))
         return tuple(out)
 

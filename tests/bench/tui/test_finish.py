@@ -82,7 +82,7 @@ async def test_an_interrupted_run_resumes_from_the_runs_screen(
         await next_event(events, state_to("paused"))
         run_dir = first.run_dir
         await pilot.press("r", "2")
-        await until(pilot, lambda: "running" in screen_text(app) and "of 2" in screen_text(app))
+        await until(pilot, lambda: "running" in screen_text(app) and "/2 done" in screen_text(app))
         app.stop_on_signal(15)  # as SIGTERM does
         await until(pilot, lambda: not app.is_running)
     assert app.return_value == 3
