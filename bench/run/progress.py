@@ -22,14 +22,16 @@ SHOWN_KINDS = {"state", "point", "alarm", "transient", "run", "instrument", "ope
 SHOWN_KINDS |= {"interlock", "safety", "progress", "gap"}
 
 
-def _duration(seconds: float | None) -> str:
+def duration(seconds: float | None) -> str:
+    """H:MM:SS, as the CLI and the TUI show times in phase and ETAs."""
     if seconds is None:
         return "-"
     seconds = max(0, int(seconds))
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-def _stamp(t: float) -> str:
+def stamp(t: float) -> str:
+    """Bench time as the CLI and the TUI show it (UTC)."""
     return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%H:%M:%S")
 
 
@@ -37,8 +39,8 @@ def status_line(engine: Engine) -> str:
     s = engine.status()
     point = f"point {s.point_index + 1}/{s.point_count} {s.point_id}" if s.point_id else "-"
     return (
-        f"{point}  {s.phase}  {_duration(s.time_in_phase_s)} in phase  "
-        f"ETA point {_duration(s.eta_point_s)}  plan {_duration(s.eta_plan_s)}  "
+        f"{point}  {s.phase}  {duration(s.time_in_phase_s)} in phase  "
+        f"ETA point {duration(s.eta_point_s)}  plan {duration(s.eta_plan_s)}  "
         f"frames {s.frames}"
     )
 
@@ -53,7 +55,7 @@ async def show_progress(engine: Engine, console: Console, refresh_s: float = 0.2
                 while True:
                     while (event := _next(events)) is not None:
                         if event.kind in SHOWN_KINDS - {"state"}:
-                            console.print(f"{_stamp(event.t)} {event.message}", markup=False)
+                            console.print(f"{stamp(event.t)} {event.message}", markup=False)
                         last = event.message if event.kind == "state" else last
                     lines = (status_line(engine), engine.emulation.summary(), last)
                     live.update("\n".join(x for x in lines if x), refresh=True)
@@ -62,11 +64,11 @@ async def show_progress(engine: Engine, console: Console, refresh_s: float = 0.2
             while True:
                 event = await events.get()
                 if event.kind in SHOWN_KINDS:
-                    line = f"{_stamp(event.t)} {event.kind:10} {event.message}"
+                    line = f"{stamp(event.t)} {event.kind:10} {event.message}"
                     if event.kind == "state":
                         line += f"  [{status_line(engine)}]"
                         if building := engine.emulation.summary():
-                            line += f"\n{_stamp(event.t)} {'building':10} {building}"
+                            line += f"\n{stamp(event.t)} {'building':10} {building}"
                     console.print(line, markup=False, highlight=False, soft_wrap=True)
     finally:
         engine.events.unsubscribe(events)

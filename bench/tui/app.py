@@ -20,6 +20,8 @@ from textual.screen import Screen
 
 from bench.connect import ConnectFailed
 from bench.plan import PlanError
+from bench.run.commands import Command, SafeState
+from bench.run.engine import Status
 from bench.run.frame import Frame
 from bench.run.planning import PlanNotRunnable
 from bench.run.results import WaterSide
@@ -36,8 +38,10 @@ from bench.tui.screens.help import HelpScreen
 from bench.tui.screens.manual import ManualScreen
 from bench.tui.screens.plan import PlanScreen
 from bench.tui.screens.runs import RunsScreen
-from bench.tui.screens.summary import SummaryScreen
+from bench.tui.screens.summary import SummaryScreen, cop_with_uncertainty
 from bench.tui.session import Session
+from bench.tui.widgets.points_table import PointRow, point_rows
+from bench.tui.widgets.progress import DataAges, Header, waiting_for
 
 REFRESH_HZ = 10.0  # redraws a second at most, on average
 REFRESH_BURST = 2.0  # redraws allowed back to back
@@ -90,7 +94,12 @@ class HpbenchApp(App[int]):
         self.live = LiveState(History(water=WaterSide(info.water_pressure_pa, info.flow_meter)))
         self._frames = session.frames.subscribe("tui", maxsize=1024)
         self._events = session.events.subscribe("tui", maxsize=1024)
+        self.ages = DataAges(session.channels())
+        self.header = Header(None)
+        self.wall_clock: Callable[[], float] = time.time  # the header's wall clock
+        self.override = ""  # the point a manual set point overrode the plan at, while it holds
         self._was_running = False
+        self._cops: tuple[object, dict[str, tuple[float | None, float | None]]] = (None, {})
         self._last_update = 0.0
         self._leaving = False
 
@@ -145,6 +154,11 @@ class HpbenchApp(App[int]):
         session = self.session
         status = session.status()
         changed = self.live.pull(self._frames, self._events, status, session.engine, first)
+        if changed and self.live.frame is not None:
+            self.ages.note(self.live.frame)
+        header = self._header(status)
+        changed = changed or header != self.header
+        self.header = header
         if session.running != self._was_running:
             self._was_running = session.running
             self.refresh_bindings()
@@ -153,6 +167,50 @@ class HpbenchApp(App[int]):
         if changed:
             for screen in self.screen_stack:
                 screen.post_message(LiveUpdated(self.live))
+
+    def overridden(self, command: Command) -> None:
+        """A manual set point was carried out: during a run it overrides the plan (a badge in
+        the header) until the plan moves to another point or the run ends."""
+        if self.session.running and not isinstance(command, SafeState):
+            self.override = self.session.status().point_id or "run"
+            self.update_screens()
+
+    def _header(self, status: Status) -> Header:
+        session, live = self.session, self.live
+        if self.override and (not session.running or status.point_id != self.override):
+            self.override = ""
+        clock = session.clock
+        now = clock.now()
+        waiting = ""
+        point = session.engine.point if session.engine is not None else None
+        if session.running and point is not None:
+            waiting = waiting_for(
+                status.phase,
+                transient=point.transient,
+                in_defrost=point.in_defrost,
+                ready=point.ready_since is not None,
+            )
+        return Header(
+            status,
+            live.phase_progress,
+            live.last_alarm,
+            bench_s=int(now),
+            wall_s=int(self.wall_clock()),
+            speed=clock.speed,
+            links=self.ages.links(now, clock.speed),
+            waiting=waiting,
+            override=self.override,
+        )
+
+    def point_rows(self) -> list[PointRow]:
+        """Every point of the current (or last) run's plan, as the points tables show them."""
+        session = self.session
+        plan_ids = [p.id for p in session.prepared.plan.points] if session.prepared else []
+        running = self.live.status.point_id if self.live.status and session.running else ""
+        finished = None if session.running else session.finished
+        if finished is not None and self._cops[0] is not finished:  # read once a run
+            self._cops = (finished, cop_with_uncertainty(finished.run_dir))
+        return point_rows(plan_ids, session.points, running, self._cops[1] if finished else None)
 
     # -- operator actions ------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from instruments.base import Quality
 
 QUALITY_STYLE = {Quality.OK: "green", Quality.STALE: "yellow", Quality.INVALID: "red"}
-QUALITY_MARK = {Quality.OK: "ok", Quality.STALE: "stale", Quality.INVALID: "inval"}
+QUALITY_MARK = {Quality.OK: "ok", Quality.STALE: "stale", Quality.INVALID: "invalid"}
 
 
 # fixed decimals per unit, so a column never jumps between `20 °C` and `19.90 °C`
 DECIMALS = {
     "°C": 2,
+    "%": 1,
+    "kW": 2,
     "K": 2,
     "%RH": 1,
     "m³/h": 3,
@@ -28,13 +28,18 @@ DECIMALS = {
 }
 
 
-def number(value: float | None, unit: str | None = None) -> str:
-    """A unit's fixed decimals (DECIMALS); else as many digits as a reading deserves: 7.023,
-    35.01, 412.5, 2149 (a count or a code shows as an integer)."""
+# unitless channels that are ratios, not counts or flags (by channel name)
+CHANNEL_DECIMALS = {"PF": 3, "cop": 2}
+
+
+def number(value: float | None, unit: str | None = None, channel: str | None = None) -> str:
+    """A unit's (or a unitless channel's) fixed decimals; else as many digits as a value
+    deserves: 7.023, 35.01, 412.5, 2149 (a count or a code shows as an integer)."""
     if value is None:
         return "—"
-    if unit in DECIMALS:
-        return f"{value:.{DECIMALS[unit]}f}"
+    places = CHANNEL_DECIMALS.get(channel or "", DECIMALS.get(unit or ""))
+    if places is not None:
+        return f"{value:.{places}f}"
     if value == int(value) and abs(value) < 1e6:
         return f"{int(value)}"
     size = abs(value)
@@ -42,13 +47,9 @@ def number(value: float | None, unit: str | None = None) -> str:
     return f"{value:.{digits}f}"
 
 
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
+def age(seconds: float) -> str:
+    """How old something is, in one short word: 0s, 42s, 3m, 2h."""
     seconds = max(0, int(seconds))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-
-def stamp(t: float) -> str:
-    """Bench time as the CLI shows it (UTC)."""
-    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%H:%M:%S")
+    if seconds < 60:
+        return f"{seconds}s"
+    return f"{seconds // 60}m" if seconds < 3600 else f"{seconds // 3600}h"

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 
 from bench.metrology.capacity import heating_capacity
 from bench.run.frame import Frame
-from bench.run.points import AIR_T, POWER, WATER_FLOW, WATER_IN, WATER_OUT
+from bench.run.points import AIR_T, HP_DEFROST, POWER, WATER_FLOW, WATER_IN, WATER_OUT
 from bench.run.results import WaterSide
 
-SERIES = ("air", "water_in", "water_out", "power", "capacity", "cop")
+SERIES = ("air", "water_in", "water_out", "power", "capacity", "cop", "delta_t")
+UNIT_ON_W = 50.0  # below this electrical power the unit is off: no capacity, no COP
 WINDOWS_S = (600.0, 3600.0, 4 * 3600.0, 12 * 3600.0)
 POINTS = 600
 
@@ -28,12 +29,17 @@ def window_label(seconds: float) -> str:
 
 
 def derive(frame: Frame, water: WaterSide) -> tuple[float, ...]:
-    """One value per series (NaN where a channel is not OK)."""
+    """One value per series (NaN where a channel is not OK). Capacity and COP only while the
+    unit heats: with the unit off or defrosting the water side's heat is not the unit's output
+    (the issue's -2885 W and negative COP), so they are left as gaps."""
     nan = math.nan
     air, t_in, t_out = frame.value(AIR_T), frame.value(WATER_IN), frame.value(WATER_OUT)
     flow, power = frame.value(WATER_FLOW), frame.value(POWER)
-    capacity = cop = nan
-    if flow is not None and t_in is not None and t_out is not None and flow >= 0:
+    capacity = cop = delta_t = nan
+    if t_in is not None and t_out is not None:
+        delta_t = t_out - t_in
+    heating = power is not None and power > UNIT_ON_W and (frame.value(HP_DEFROST) or 0) < 0.5
+    if heating and flow is not None and t_in is not None and t_out is not None and flow >= 0:
         try:
             capacity = heating_capacity(
                 flow,
@@ -44,9 +50,10 @@ def derive(frame: Frame, water: WaterSide) -> tuple[float, ...]:
             )
         except ValueError:  # outside the water tables (a sensor gone wild): leave a gap
             capacity = nan
-        if power is not None and power > 50.0 and math.isfinite(capacity):
+        if power is not None and math.isfinite(capacity):
             cop = capacity / power
-    return tuple(nan if v is None else v for v in (air, t_in, t_out, power, capacity, cop))
+    values = (air, t_in, t_out, power, capacity, cop, delta_t)
+    return tuple(nan if v is None else v for v in values)
 
 
 @dataclass
@@ -116,6 +123,7 @@ class History:
         self.last_t: float | None = None
         self.first_t: float | None = None
         self.version = 0  # bumped on every add: plots redraw only when it moved
+        self.latest: tuple[Frame, tuple[float, ...]] | None = None
 
     @classmethod
     def spanning(cls, first_t: float, last_t: float, water: WaterSide | None = None) -> History:
@@ -124,6 +132,7 @@ class History:
 
     def add(self, frame: Frame) -> None:
         values = derive(frame, self.water)
+        self.latest = (frame, values)  # the Live tab's performance panel shows these
         for level in self.levels.values():
             level.add(frame.t, values)
         self.first_t = frame.t if self.first_t is None else self.first_t
@@ -131,12 +140,13 @@ class History:
         self.version += 1
 
     def series(self, window: float) -> tuple[list[float], dict[str, list[float]]]:
-        """Minutes relative to the newest sample (<= 0), and each series' values."""
+        """Bench times (epoch seconds) within the window back from the newest sample, and each
+        series' values."""
         times, values = self.levels[window].points()
         if not times or self.last_t is None:
             return [], {name: [] for name in SERIES}
         cut = self.last_t - window
         keep = [i for i, t in enumerate(times) if t >= cut]
-        xs = [(times[i] - self.last_t) / 60.0 for i in keep]
+        xs = [times[i] for i in keep]
         columns = {name: [values[i][k] for i in keep] for k, name in enumerate(SERIES)}
         return xs, columns

@@ -25,7 +25,7 @@ class RunListing:
     plan: str
     created: str
     outcome: str
-    points: str  # e.g. "2/2 valid"
+    points: str  # e.g. "3/7 done, 2 valid": finished points against the plan
     error: str = ""
 
 
@@ -51,13 +51,13 @@ def _listing(run_dir: Path) -> RunListing:
     finished = [r for r in rows if r.status in FINISHED_STATUSES]
     valid = sum(1 for r in finished if r.status == "valid")
     total = _plan_points(meta)
-    of = f" of {total}" if total is not None else ""
+    of = f"/{total}" if total is not None else ""
     return RunListing(
         run_dir,
         str(meta.get("plan_name", "?")),
         str(meta.get("created", ""))[:16].replace("T", " "),
         _outcome(meta, events),
-        f"{valid}/{len(finished)} valid{of}" if finished or total else "-",
+        f"{len(finished)}{of} done, {valid} valid" if finished or total else "-",
     )
 
 

@@ -14,7 +14,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.validation import Number
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
@@ -23,7 +23,7 @@ from bench.run.frame import Frame
 from bench.tui.messages import LiveUpdated
 from bench.tui.screens.confirm import ConfirmScreen
 from bench.tui.session import CommandFailed, Limit, command_channel, setpoint_pairs
-from bench.tui.widgets.event_log import EventLog
+from bench.tui.widgets.event_log import EventLog, readable
 from bench.tui.widgets.progress import PlanProgress
 from bench.tui.widgets.setpoints import SetpointTable
 
@@ -71,9 +71,15 @@ class ManualScreen(Screen[None]):
     def on_mount(self) -> None:
         self._prefilled = False
         self._filled: dict[str, str] = {}  # what the form last showed as the device's value
+        self._fresh = True
+
+    def on_screen_suspend(self) -> None:
+        # left for another screen (not a dialog over this one): the next visit starts from what
+        # the devices are set to then, not from what was typed on this one
+        self._fresh = not isinstance(self.app.screen_stack[-1], ModalScreen)
 
     def on_screen_resume(self) -> None:
-        self._prefilled = False  # each visit starts from what the devices are set to now
+        self._prefilled = False
         self.draw()
 
     def on_live_updated(self, message: LiveUpdated) -> None:
@@ -81,7 +87,7 @@ class ManualScreen(Screen[None]):
 
     def draw(self) -> None:
         live = self.hp.live
-        self.query_one(PlanProgress).show(live.status, live.phase_progress, live.last_alarm)
+        self.query_one(PlanProgress).show(self.hp.header)
         self.query_one(SetpointTable).show(live.frame)
         log = self.query_one(EventLog)
         log.show(live.events_after(log.last))
@@ -98,8 +104,9 @@ class ManualScreen(Screen[None]):
             if value is None or not fields:
                 continue
             field = fields.first(Input)
-            if field.value in ("", self._filled.get(pair.key)):
+            if self._fresh or field.value in ("", self._filled.get(pair.key)):
                 field.value = self._filled[pair.key] = f"{value:g}"
+        self._fresh = False
         running_channel = command_channel(instruments, "heat_pump", "running")
         running = frame.value(running_channel) if running_channel else None
         if running is not None:
@@ -137,7 +144,7 @@ class ManualScreen(Screen[None]):
         self.app.push_screen(
             ConfirmScreen(
                 f"Override the plan during {point or 'the run'}?",
-                f"{command!r} replaces what the plan set until its next command; "
+                f"{readable(repr(command))} replaces what the plan set until its next command; "
                 "the point may not settle while it holds.",
                 yes="Override",
             ),
@@ -155,7 +162,8 @@ class ManualScreen(Screen[None]):
             except CommandFailed as exc:
                 self.notify(str(exc), title="not carried out", severity="error", timeout=10)
             else:
-                self.notify(f"sent {command!r}", timeout=3)
+                self.notify(f"sent {readable(repr(command))}", timeout=3)
+                self.hp.overridden(command)
 
         self.run_worker(acknowledged(), group="manual")
 

@@ -59,11 +59,10 @@ class PlanScreen(Screen[None]):
             self.query_one("#plan-path", Input).focus()
 
     def on_screen_resume(self) -> None:
-        self.query_one(PlanProgress).show(self.hp.live.status, self.hp.live.phase_progress)
+        self.query_one(PlanProgress).show(self.hp.header)
 
     def on_live_updated(self, message: LiveUpdated) -> None:
-        live = message.live
-        self.query_one(PlanProgress).show(live.status, live.phase_progress, live.last_alarm)
+        self.query_one(PlanProgress).show(self.hp.header)
 
     # -- loading: in a thread (YAML, pydantic, psychrometrics) ------------------------------
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -16,9 +16,10 @@ from bench.store import StoreError
 from bench.tui.history import History
 from bench.tui.messages import RunOpened
 from bench.tui.recorded import open_run
+from bench.tui.screens.summary import cop_with_uncertainty
 from bench.tui.widgets.event_log import EventLog
 from bench.tui.widgets.plots import LivePlots
-from bench.tui.widgets.points_table import PointsTable
+from bench.tui.widgets.points_table import PointsTable, point_rows
 
 
 class RunViewScreen(Screen[None]):
@@ -68,8 +69,9 @@ class RunViewScreen(Screen[None]):
             f"{run.frames} frames · read-only",
         )
         self.query_one("#run-view-title", Static).update(title)
-        self.query_one(PointsTable).show(run.points)
-        self.query_one(LivePlots).show(run.history, force=True)
+        cops = cop_with_uncertainty(run.path)  # one small file, once
+        self.query_one(PointsTable).show(point_rows([], run.points, cops=cops))
+        self.query_one(LivePlots).show(run.history, force=True, events=list(enumerate(run.events)))
         self.query_one(EventLog).show(enumerate(run.events, start=1))
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:

@@ -68,14 +68,14 @@ class RunsScreen(Screen[None]):
         self.draw()
 
     def draw(self) -> None:
-        session, live = self.hp.session, self.hp.live
-        self.query_one(PlanProgress).show(live.status, live.phase_progress, live.last_alarm)
+        session = self.hp.session
+        self.query_one(PlanProgress).show(self.hp.header)
         title = Text("no run yet in this session", style="dim")
         if session.run_dir is not None:
             state = "running" if session.running else "ended"
             title = Text.assemble((session.run_dir.name, "bold"), f"  {state}")
         self.query_one("#run-title", Static).update(title)
-        self.query_one(PointsTable).show(session.points)
+        self.query_one(PointsTable).show(self.hp.point_rows())
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab

@@ -25,7 +25,7 @@ ROLE_TITLES = {
     "heat_pump": "heat pump",
     "hydraulic_module": "hydraulic module",
 }
-NAME_W, VALUE_W, MARK_W = 18, 13, 6
+NAME_W, VALUE_W, MARK_W = 18, 12, 7
 WIDTH = NAME_W + VALUE_W + 1 + MARK_W
 STYLES = {
     Quality.OK: Style(color="green"),
@@ -108,7 +108,7 @@ class ChannelTable(ScrollView, can_focus=True):
             value = f"— {row.unit}".strip().rjust(VALUE_W)
             return _strip([(name, Style()), (value, DIM), (" " + "-".ljust(MARK_W), DIM)])
         unit = reading.unit or row.unit
-        value = f"{number(reading.value, unit)} {unit}".strip().rjust(VALUE_W)
+        value = f"{number(reading.value, unit, row.label)} {unit}".strip().rjust(VALUE_W)
         return _strip(
             [
                 (name, Style()),

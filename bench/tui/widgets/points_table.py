@@ -1,46 +1,96 @@
-"""Finished points of a run: status, capacity, power, COP and why a point is not valid."""
+"""The points of a run: every point of the plan (pending, running, or finished with its
+capacity, power and COP ± U), and why a point is not valid."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.widgets import DataTable
 
+from bench.tui.fmt import number
 from bench.tui.session import PointResult
 
-STATUS_STYLE = {"valid": "green", "invalid": "yellow", "failed": "red", "skipped": "dim"}
+STATUS_STYLE = {
+    "valid": "green",
+    "invalid": "yellow",
+    "failed": "red",
+    "skipped": "dim",
+    "running": "bold cyan",
+    "pending": "dim",
+}
 
 
-def _num(value: float | None, fmt: str) -> Text:
-    return Text("-" if value is None else format(value, fmt), justify="right")
+@dataclass(frozen=True)
+class PointRow:
+    id: str
+    status: str  # pending / running / valid / invalid / failed / skipped
+    capacity_w: float | None = None
+    power_w: float | None = None
+    cop: float | None = None
+    cop_u: float | None = None  # expanded uncertainty (k=2), once result.json states it
+    note: str = ""
+
+
+def point_rows(
+    plan_ids: Iterable[str],
+    finished: list[PointResult],
+    running: str = "",
+    cops: dict[str, tuple[float | None, float | None]] | None = None,
+) -> list[PointRow]:
+    """The plan's points in plan order with what is known of each; a finished point not in the
+    plan list (an old run read back) is kept too. `cops`: COP and U by point, as the run's
+    result.json states them (`cop_with_uncertainty`), once it is written."""
+    done = {p.id: p for p in finished}
+    cops = cops or {}
+    rows = []
+    for point_id in dict.fromkeys([*plan_ids, *done]):
+        p = done.get(point_id)
+        if p is None:
+            rows.append(PointRow(point_id, "running" if point_id == running else "pending"))
+            continue
+        note = p.reason or ("transient" if p.transient else "")
+        u = cops.get(point_id, (None, None))[1]
+        rows.append(PointRow(p.id, p.status, p.capacity_w, p.power_w, p.cop, u, note))
+    return rows
+
+
+def _num(value: float | None, unit: str, channel: str | None = None) -> Text:
+    return Text("" if value is None else number(value, unit, channel), justify="right")
 
 
 class PointsTable(DataTable[Text]):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", **kwargs)  # type: ignore[arg-type]
-        self._shown: list[PointResult] = []
+        self._shown: list[PointRow] = []
 
     def on_mount(self) -> None:
         self.add_column("point", key="id")
         self.add_column("status", key="status")
         self.add_column(Text("capacity W", justify="right"), key="capacity")
         self.add_column(Text("power W", justify="right"), key="power")
-        self.add_column(Text("COP", justify="right"), key="cop")
+        self.add_column(Text("COP ± U", justify="right"), key="cop")
         self.add_column("note", key="note")
 
-    def show(self, points: list[PointResult]) -> None:
-        if points == self._shown:
+    def show(self, rows: list[PointRow]) -> None:
+        """Redrawn whole when anything changed (a plan has tens of points, not thousands)."""
+        if rows == self._shown:
             return
-        if points[: len(self._shown)] != self._shown:
-            self.clear()
-            self._shown = []
-        for p in points[len(self._shown) :]:
-            note = p.reason or ("transient" if p.transient else "")
+        cursor = self.cursor_row
+        self.clear()
+        for row in rows:
+            cop = "" if row.cop is None else number(row.cop, "", "cop")
+            if row.cop_u is not None:
+                cop += f" ± {number(row.cop_u, '', 'cop')}"
             self.add_row(
-                Text(p.id),
-                Text(p.status, STATUS_STYLE.get(p.status, "")),
-                _num(p.capacity_w, ".0f"),
-                _num(p.power_w, ".0f"),
-                _num(p.cop, ".2f"),
-                Text(note),
+                Text(row.id),
+                Text(row.status, STATUS_STYLE.get(row.status, "")),
+                _num(row.capacity_w, "W"),
+                _num(row.power_w, "W"),
+                Text(cop, justify="right"),
+                Text(row.note),
             )
-        self._shown = list(points)
+        self._shown = list(rows)
+        if rows:
+            self.move_cursor(row=min(cursor, len(rows) - 1))

@@ -5,6 +5,7 @@ Runs screen; an unusable results folder is refused at start."""
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -55,6 +56,9 @@ async def test_a_tui_run_ends_with_the_files_of_a_headless_run(
         await until(pilot, lambda: not isinstance(app.screen, SummaryScreen))
         header = screen_text(app).splitlines()[0]
         assert "DONE" in header and "in phase" not in header  # defect 8: no clock after DONE
+        await pilot.press("4")  # the plan's points, each with its COP ± U from result.json
+        cop_u = re.compile(r"\d\.\d\d ± \d\.\d\d")
+        await until(pilot, lambda: len(cop_u.findall(screen_text(app))) == 2)
 
     out, err = io.StringIO(), io.StringIO()
     assert verify_command(str(run_dir), out, err) == 0, out.getvalue() + err.getvalue()
@@ -78,7 +82,7 @@ async def test_an_interrupted_run_resumes_from_the_runs_screen(
         await next_event(events, state_to("paused"))
         run_dir = first.run_dir
         await pilot.press("r", "2")
-        await until(pilot, lambda: "running" in screen_text(app) and "of 2" in screen_text(app))
+        await until(pilot, lambda: "running" in screen_text(app) and "/2 done" in screen_text(app))
         app.stop_on_signal(15)  # as SIGTERM does
         await until(pilot, lambda: not app.is_running)
     assert app.return_value == 3

@@ -61,7 +61,8 @@ def test_a_hold_shows_its_reason_and_the_newest_unacknowledged_comes_first() -> 
 def test_log_lines_carry_no_float_noise() -> None:
     """Defect 10: `humidity_pct=86.83887236936457` in the log."""
     message = "SetAir(temperature_c=7.0, humidity_pct=86.83887236936457) at -0.123456 K"
-    assert readable(message) == "SetAir(temperature_c=7.0, humidity_pct=86.84) at -0.123 K"
+    shown = "set air: temperature 7.0 °C, humidity 86.84 % at -0.123 K"  # no repr either
+    assert readable(message) == shown
 
 
 def test_a_channel_keeps_its_decimals() -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from textual.widgets import RichLog
+
 from bench.run.commands import SetHeatPump, SetWater
 from bench.run.sequencer import Phase
 from bench.store import RunStore
@@ -168,7 +170,9 @@ async def test_manual_set_point_is_sent_and_logged(
         frames = session.frames.subscribe("test")
         while (await frames.get()).value("climate_chamber.temperature_sp") != 12.5:
             pass
-        await until(pilot, lambda: "SetAir(temperature_c=12.5" in screen_text(app))
+        log = app.screen.query_one("#manual-log", RichLog)  # wrapped: one line may be two
+        shown = lambda: " ".join(" ".join(s.text for s in log.lines).split())  # noqa: E731
+        await until(pilot, lambda: "manual set air: temperature 12.5 °C" in shown())
 
     manual = [d for d in results.iterdir() if "_manual_" in d.name]  # noqa: ASYNC240
     assert len(manual) == 1

@@ -76,17 +76,17 @@ async def test_a_failing_command_is_an_alarm_and_the_next_ones_still_go_out(
         alarm = await next_event(events, lambda e: e.kind == "alarm" and "SetAir" in e.message)
         assert alarm.message.startswith("SetAir(temperature_c=80.0")
         await until(pilot, lambda: "not carried out" in screen_text(app))
-        assert "sent SetAir" not in screen_text(app)
+        assert "sent set air" not in screen_text(app)
         assert "⚠" in screen_text(app)  # the header shows the alarm
 
         app.screen.query_one("#in-air_temperature", Input).value = "12"
         await pilot.click("#set-air")
         await next_event(events, lambda e: e.kind == "command" and "SetAir" in e.message)
-        await until(pilot, lambda: "sent SetAir(temperature_c=12.0" in screen_text(app))
+        await until(pilot, lambda: "sent set air: temperature 12.0" in screen_text(app))
         frames = session.frames.subscribe("test")
         while (await asyncio.wait_for(frames.get(), 30)).value(SET_AIR) != 12.0:
             pass
-        await until(pilot, lambda: "sent SetAir(temperature_c=12.0" in screen_text(app))
+        await until(pilot, lambda: "sent set air: temperature 12.0" in screen_text(app))
 
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))

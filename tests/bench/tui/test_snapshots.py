@@ -25,7 +25,6 @@ from bench.tui.live import Gauge
 from bench.tui.screens.confirm import ConfirmScreen
 from bench.tui.session import Bench, PointResult, Session
 from instruments.base import Quality, Reading
-from instruments.clock import RealClock
 
 from .conftest import BROKEN_PLAN, REPO, until
 
@@ -53,6 +52,21 @@ POINTS = [
 ]
 
 
+class StillClock:
+    """Bench time stands at the newest made-up frame's (the header's clock and data ages)."""
+
+    speed = 1.0
+
+    def now(self) -> float:
+        return T0 + 600.0
+
+    async def sleep(self, seconds: float) -> None:
+        raise AssertionError("nothing waits on a still bench")
+
+    def to_wall(self, bench_seconds: float) -> float:
+        return bench_seconds
+
+
 class StillSession(Session):
     """A session whose status is whatever the test says; nothing is ever connected."""
 
@@ -66,7 +80,7 @@ def still_session(results: Path) -> StillSession:
     station = load_station(sim_station_path())
     text = sim_station_path().read_text(encoding="utf-8")
     instruments = build_instruments(station, NOWHERE)
-    bench = Bench(station, text, None, instruments, RealClock(), True, 1.0)
+    bench = Bench(station, text, None, instruments, StillClock(), True, 1.0)
     return StillSession(bench, results)
 
 
@@ -82,6 +96,7 @@ def frame(session: Session, seq: int, *, stale: str | None = None) -> Frame:
         "power_analyser.U": 230.1,
         "power_analyser.P": 1900.0 + 30 * math.sin(seq / 7),
         "heat_pump.on_off": 1,
+        "heat_pump.defrost": 0,
         "heat_pump.flow_temp_sp": 35.0,
         "heat_pump.demand_pct": 0,
         "hydraulic_module.inlet_temp": 30.0 + 0.05 * math.sin(seq / 5),
@@ -121,7 +136,9 @@ def make_app(tmp_path: Path, *, running: bool = True, plan: Path | None = None) 
     if running:
         session.canned = RUN_STATUS
         session.points = list(POINTS[:1])
-    return HpbenchApp(session, plan, connect=False)
+    app = HpbenchApp(session, plan, connect=False)
+    app.wall_clock = lambda: T0 + 605.0
+    return app
 
 
 async def feed(pilot: Pilot, *, frames: int = 120, stale: str | None = None) -> None:
