@@ -114,10 +114,12 @@ class PointResult:
     power_w: float | None
     cop: float | None
     transient: bool = False
+    cop_u: float | None = None  # expanded uncertainty (k=2) of the COP, from the point record
 
     @classmethod
     def from_record(cls, point_id: str, status: str, record: dict[str, Any]) -> PointResult:
         results = record.get("results") or {}
+        cop_u = ((results.get("uncertainty") or {}).get("cop") or {}).get("U")
         return cls(
             point_id,
             status,
@@ -126,6 +128,7 @@ class PointResult:
             results.get("power_w"),
             results.get("cop"),
             bool(record.get("transient")),
+            cop_u,
         )
 
 

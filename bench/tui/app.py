@@ -182,7 +182,7 @@ class HpbenchApp(App[int]):
         clock = session.clock
         now = clock.now()
         waiting = ""
-        point = session.engine.point if session.engine is not None else None
+        point = session.point
         if session.running and point is not None:
             waiting = waiting_for(
                 status.phase,
@@ -205,7 +205,7 @@ class HpbenchApp(App[int]):
     def point_rows(self) -> list[PointRow]:
         """Every point of the current (or last) run's plan, as the points tables show them."""
         session = self.session
-        plan_ids = [p.id for p in session.prepared.plan.points] if session.prepared else []
+        plan_ids = session.plan_point_ids
         running = self.live.status.point_id if self.live.status and session.running else ""
         finished = None if session.running else session.finished
         if finished is not None and self._cops[0] is not finished:  # read once a run

@@ -108,6 +108,12 @@ class Session:
         return self.controller.finished
 
     @property
+    def plan_point_ids(self) -> list[str]:
+        """Every point of the current (or last) run's plan, in plan order (none before a run)."""
+        prepared = self.controller.prepared
+        return [p.id for p in prepared.plan.points] if prepared else []
+
+    @property
     def points(self) -> list[PointResult]:
         """Finished points of the current (or last) run."""
         return self.controller.points

@@ -29,7 +29,7 @@ class PointRow:
     capacity_w: float | None = None
     power_w: float | None = None
     cop: float | None = None
-    cop_u: float | None = None  # expanded uncertainty (k=2), once result.json states it
+    cop_u: float | None = None  # expanded uncertainty (k=2): the point record's, then result.json's
     note: str = ""
 
 
@@ -40,8 +40,9 @@ def point_rows(
     cops: dict[str, tuple[float | None, float | None]] | None = None,
 ) -> list[PointRow]:
     """The plan's points in plan order with what is known of each; a finished point not in the
-    plan list (an old run read back) is kept too. `cops`: COP and U by point, as the run's
-    result.json states them (`cop_with_uncertainty`), once it is written."""
+    plan list (an old run read back) is kept too. U(COP) is the point record's as soon as the
+    point ends; `cops` (COP and U by point as result.json states them, `cop_with_uncertainty`)
+    wins once that file is written."""
     done = {p.id: p for p in finished}
     cops = cops or {}
     rows = []
@@ -51,7 +52,7 @@ def point_rows(
             rows.append(PointRow(point_id, "running" if point_id == running else "pending"))
             continue
         note = p.reason or ("transient" if p.transient else "")
-        u = cops.get(point_id, (None, None))[1]
+        u = cops[point_id][1] if point_id in cops else p.cop_u
         rows.append(PointRow(p.id, p.status, p.capacity_w, p.power_w, p.cop, u, note))
     return rows
 
