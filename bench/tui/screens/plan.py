@@ -15,8 +15,10 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static
 
 from bench.plan import Plan, PlanError, estimate, load_plan
+from bench.plan.catalog import find_plan
 from bench.plan.estimate import format_minutes
 from bench.tui.messages import LiveUpdated, PlanFailed, PlanLoaded
+from bench.tui.plan_path import PlanPathSuggester
 from bench.tui.widgets.plan_points import PlanPoints
 from bench.tui.widgets.progress import PlanProgress
 
@@ -43,8 +45,14 @@ class PlanScreen(Screen[None]):
         yield PlanProgress(id="progress")
         initial = str(self.hp.plan_path) if self.hp.plan_path else ""
         with Horizontal(id="plan-open"):
-            hint = "plan file (YAML), Enter loads it"
-            yield Input(initial, placeholder=hint, id="plan-path", compact=True)
+            hint = "plan file or shipped plan name; → completes, Enter loads"
+            yield Input(
+                initial,
+                placeholder=hint,
+                id="plan-path",
+                compact=True,
+                suggester=PlanPathSuggester(),
+            )
             yield Button("Start (g)", id="plan-start", variant="success", compact=True)
         hint = Text("no plan loaded: type its path and press Enter", "dim")
         yield Static(hint, id="plan-summary")
@@ -67,7 +75,7 @@ class PlanScreen(Screen[None]):
     # -- loading: in a thread (YAML, pydantic, psychrometrics) ------------------------------
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.value.strip():
-            self.load(Path(event.value.strip()))
+            self.load(Path(find_plan(event.value.strip())))  # a path wins over a shipped name
 
     @work(thread=True, exclusive=True, group="plan")
     def load(self, path: Path) -> None:
