@@ -26,7 +26,7 @@ system-deps:
 test: system-deps $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# mypy --strict over instruments/ ([tool.mypy] in pyproject.toml; docs/decisions/0230)
+# mypy --strict over the paths in [tool.mypy] files of pyproject.toml (docs/decisions/0230)
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 

@@ -12,9 +12,10 @@ import contextlib
 import json
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from importlib.metadata import version
 from pathlib import Path
+from typing import TypeVar
 
 from rich.console import Console
 
@@ -26,6 +27,7 @@ from bench.telemetry.commands import add_fleet_arguments, add_mqtt_argument, cmd
 from instruments.clock import Clock, make_clock
 from instruments.sim.faults import parse_fault_spec
 
+T = TypeVar("T")
 EXIT_BAD_INPUT = 2
 
 
@@ -226,11 +228,11 @@ def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> It
             loop.remove_signal_handler(sig)
 
 
-def _run(coro_factory: Callable[[asyncio.Event], object]) -> int:
-    async def runner() -> int:
+def _run(coro_factory: Callable[[asyncio.Event], Awaitable[T]]) -> T:
+    async def runner() -> T:
         stop = asyncio.Event()
         with _stop_on_signals(asyncio.get_running_loop(), stop):
-            return await coro_factory(stop)  # type: ignore[misc]
+            return await coro_factory(stop)
 
     return asyncio.run(runner())
 

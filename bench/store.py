@@ -700,7 +700,10 @@ class RunStore:
             "SELECT idx, point_id, status, started, ended, first_seq, last_seq, record"
             " FROM points ORDER BY idx"
         )
-        return [PointRow(*row[:-1], json.loads(row[-1])) for row in rows]
+        return [
+            PointRow(index, point_id, status, started, ended, first, last, json.loads(record))
+            for index, point_id, status, started, ended, first, last, record in rows
+        ]
 
 
 def _connect(path: Path) -> sqlite3.Connection:

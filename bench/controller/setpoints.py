@@ -14,6 +14,7 @@ from bench.run.frame import channel_id
 from bench.run.points import AIR_RH, AIR_T, WATER_FLOW, WATER_IN, WATER_OUT
 from bench.station import BenchLimits, StationError
 from instruments.base import Instrument
+from instruments.modbus.regmap import RegisterMap
 
 CHAMBER_TEMPERATURE_C = (-40.0, 60.0)  # the ESPEC driver does not report its chamber's range
 CHAMBER_HUMIDITY_PCT = (0.0, 100.0)  # what the chamber driver accepts
@@ -69,9 +70,11 @@ def _driver_limits(instruments: dict[str, Instrument]) -> dict[str, Limit]:
         "heat_pump": {"flow_temperature": "hp_flow_temperature", "demand": "hp_demand"},
     }
     for role, commands in wanted.items():
-        regmap = getattr(instruments.get(role), "regmap", None)
+        regmap: RegisterMap | None = getattr(instruments.get(role), "regmap", None)
+        if regmap is None:
+            continue
         for command, key in commands.items():
-            cmd = regmap.commands.get(command) if regmap is not None else None
+            cmd = regmap.commands.get(command)
             register = regmap.get(cmd.channel) if cmd is not None else None
             if register is not None and register.min is not None and register.max is not None:
                 limits[key] = Limit(register.min, register.max, register.unit)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # no stubs in the dev extra
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bench.metrology import scop as en14825
@@ -305,7 +305,8 @@ def _line(root: yaml.Node, loc: Loc) -> int:
     A mapping entry points at its key (where an unknown or misspelt key is), a sequence item
     at the item.
     """
-    node, line = root, root.start_mark.line + 1
+    line: int = root.start_mark.line + 1
+    node = root
     for part in loc:
         if isinstance(node, yaml.MappingNode):
             # The last of duplicated keys: it is the one PyYAML keeps.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Protocol, TypeVar
 
 from rich.console import Console
 
@@ -34,6 +34,7 @@ from bench.run.runner import (
     run_engine,
     start_campaign,
 )
+from bench.run.sequencer import Phase
 from bench.station import StationError
 from bench.store import StoreError
 from bench.telemetry.commands import TelemetryUnavailable, run_with_telemetry, telemetry_for_run
@@ -41,7 +42,14 @@ from bench.telemetry.config import TelemetryConfig
 from bench.telemetry.payloads import RunInfo
 from instruments.sim.bench import SimBenchThread
 
-Runner = Callable[[Callable[[asyncio.Event], Any]], int]
+T = TypeVar("T")
+
+
+class Runner(Protocol):
+    """Runs ``main(stop)`` on its own event loop and returns what it returns; ``stop`` is set
+    by SIGINT/SIGTERM (bench/cli.py `_run`)."""
+
+    def __call__(self, main: Callable[[asyncio.Event], Awaitable[T]], /) -> T: ...
 
 
 def run_command(args: argparse.Namespace, run: Runner) -> int:
@@ -114,7 +122,7 @@ def _run_on_bench(
         what = "resuming" if prepared.resumed else "run"
         console.print(f"{what} {prepared.plan.spec.name} -> {prepared.run_dir}", markup=False)
 
-        async def go(stop: asyncio.Event) -> Any:
+        async def go(stop: asyncio.Event) -> Phase:
             shower = asyncio.create_task(show_progress(engine, console))
             try:
                 return await run_with_telemetry(

@@ -382,7 +382,7 @@ class Engine:
             missing = missing_results(results) if outcome.status == "valid" else None
             if missing is not None:  # stable is not enough: no numbers, no valid point
                 outcome.status, outcome.reason = "invalid", missing
-            record = {
+            record: dict[str, Any] = {
                 "status": outcome.status,
                 "reason": outcome.reason,
                 "transient": outcome.transient,

@@ -114,7 +114,8 @@ def _runs(watch: CycleWatch, start: float, end: float) -> tuple[list[float], lis
     """Whole on and off periods inside the window, s."""
     edges = sorted([(t, True) for t in watch.starts] + [(t, False) for t in watch.stops])
     edges = [e for e in edges if start <= e[0] <= end]
-    on, off = [], []
+    on: list[float] = []
+    off: list[float] = []
     for (t0, was_on), (t1, _) in itertools.pairwise(edges):
         (on if was_on else off).append(t1 - t0)
     return on, off

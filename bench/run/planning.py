@@ -96,7 +96,7 @@ def _check_limits(p: ResolvedPoint, limits: BenchLimits) -> None:
 def judgement(profile: Profile, station: Station, *, warped_sim: bool = False) -> Judgement:
     """The profile's limits. It names no separate transient limits, so a transient point is
     judged on the same ones, with defrosts and the readings after them left out."""
-    tolerances = {
+    tolerances: dict[str, Tolerance] = {
         name: Tolerance(
             mean=q.mean_limit,
             individual=q.individual_limit,

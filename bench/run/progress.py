@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from bench.run.bus import Subscription
 from bench.run.engine import Engine, Event
 
 SHOWN_KINDS = {"state", "point", "alarm", "transient", "run", "instrument", "operator"}
@@ -74,7 +75,7 @@ async def show_progress(engine: Engine, console: Console, refresh_s: float = 0.2
         engine.events.unsubscribe(events)
 
 
-def _next(sub: Any) -> Event | None:
+def _next(sub: Subscription[Event]) -> Event | None:
     with contextlib.suppress(asyncio.QueueEmpty):
         return sub.queue.get_nowait()
     return None
