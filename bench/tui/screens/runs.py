@@ -12,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
+from bench.tui.browser import open_in_browser
 from bench.tui.messages import LiveUpdated, RunsListed
 from bench.tui.recorded import RunListing, list_runs
 from bench.tui.screens.confirm import ConfirmScreen
@@ -38,6 +39,7 @@ class RunsScreen(Screen[None]):
         Binding("2", "tab('past')", "Past runs"),
         Binding("r", "refresh", "Refresh", show=False),  # in `?`
         Binding("u", "resume_run", "Resume"),
+        Binding("o", "open_report", "Report"),
     ]
 
     @property
@@ -106,6 +108,31 @@ class RunsScreen(Screen[None]):
             )
         if message.runs:
             table.move_cursor(row=min(cursor, len(message.runs) - 1))
+
+    def action_open_report(self) -> None:
+        """Open the report of the past run under the cursor, or of this session's run."""
+        run_dir = self.hp.session.run_dir
+        if self.query_one(TabbedContent).active == "past":
+            table = self.query_one("#runs", DataTable)
+            key = None
+            if table.row_count:
+                key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            run_dir = Path(key) if key else None
+        if run_dir is None:
+            self.notify("no run chosen", timeout=4)
+            return
+        self.open_report(run_dir)
+
+    @work(thread=True, group="report")
+    def open_report(self, run_dir: Path) -> None:
+        report = run_dir / "report.html"
+        if not report.is_file():
+            message = f"{run_dir.name} has no report (yet): hpbench report {run_dir}"
+        elif open_in_browser(report.as_uri()):
+            message = f"report opened: {report}"
+        else:
+            message = f"no browser here (set $BROWSER): {report}"
+        self.app.call_from_thread(self.notify, message, timeout=10)
 
     def action_resume_run(self) -> None:
         """Continue the interrupted run under the cursor of the past runs."""
