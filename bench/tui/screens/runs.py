@@ -39,7 +39,7 @@ class RunsScreen(Screen[None]):
         Binding("2", "tab('past')", "Past runs"),
         Binding("r", "refresh", "Refresh", show=False),  # in `?`
         Binding("u", "resume_run", "Resume"),
-        Binding("o", "open_report", "Report"),
+        Binding("o", "open_report", "Report", show=False),  # in `?`: the 80-column footer is full
     ]
 
     @property
