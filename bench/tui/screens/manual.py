@@ -92,16 +92,21 @@ class ManualScreen(Screen[None]):
         log = self.query_one(EventLog)
         log.show(live.events_after(log.last))
         if not self._prefilled and live.frame is not None:
-            self._prefilled = True
-            self._prefill(live.frame)
+            self._prefilled = self._prefill(live.frame)
 
-    def _prefill(self, frame: Frame) -> None:
-        """Start from what the devices are set to now; a value the operator typed stays."""
+    def _prefill(self, frame: Frame) -> bool:
+        """Start from what the devices are set to now; a value the operator typed stays.
+        False while a set point had no usable reading (stale at the first frame): the next
+        frame fills it."""
         instruments = self.hp.session.bench.instruments
+        complete = True
         for pair in setpoint_pairs(instruments):
             value = frame.value(pair.setpoint)
             fields = self.query(f"#in-{pair.key}")
-            if value is None or not fields:
+            if not fields:
+                continue
+            if value is None:
+                complete = False
                 continue
             field = fields.first(Input)
             if self._fresh or field.value in ("", self._filled.get(pair.key)):
@@ -111,6 +116,7 @@ class ManualScreen(Screen[None]):
         running = frame.value(running_channel) if running_channel else None
         if running is not None:
             self.query_one("#hp-running", Checkbox).value = running >= 0.5
+        return complete
 
     # -- sending -------------------------------------------------------------------------------
     def on_button_pressed(self, event: Button.Pressed) -> None:
