@@ -115,6 +115,11 @@ DRIVERS: dict[str, DriverInfo] = {
         "instruments.heat_meter.kamstrup_multical:KamstrupMultical",
         "tcp://192.168.0.27:502",
     ),
+    "moxa_iologik_e1211": DriverInfo(
+        "io_module",
+        "instruments.io_module.modbus_outputs:ModbusDigitalOutputs",
+        "tcp://192.168.0.28:502",
+    ),
 }
 
 

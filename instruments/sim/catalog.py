@@ -13,6 +13,7 @@ from typing import Any
 
 from instruments.power_analyser.yokogawa_wt import WT_MODELS
 from instruments.sim.hioki_pw3390 import HiokiSim
+from instruments.sim.io_module import DigitalOutputSim
 from instruments.sim.keysight_daq import DaqSim
 from instruments.sim.line_server import LineDevice, LineServer
 from instruments.sim.modbus_devices import DaikinSim, KamstrupSim, NibeSim, WatlowF4TSim
@@ -68,6 +69,7 @@ CATALOG: dict[str, Simulated] = {
     "nibe_s_series": Simulated(modbus=NibeSim),
     "daikin_altherma": Simulated(modbus=DaikinSim),
     "kamstrup_multical": Simulated(modbus=KamstrupSim),
+    "moxa_iologik_e1211": Simulated(modbus=DigitalOutputSim),
 }
 
 
