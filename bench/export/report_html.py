@@ -139,6 +139,7 @@ def context(data: RunData, doc: dict[str, Any], approval: Approval | None) -> di
         if scop and scop.get("bins")
         else None,
         "reported": [p for p in points if p["heat_pump_reported"]],
+        "heat_meter": [p for p in points if p.get("heat_meter_check")],
         "extra": instrument_extras(doc),
         "sensors": sensor_rows(doc),
         "barometric": doc.get("barometric"),

@@ -18,7 +18,7 @@ from functools import cache
 from importlib import metadata, resources
 from typing import Any
 
-from bench.export import pointcalc, validity
+from bench.export import heat_meter, pointcalc, validity
 from bench.export.rundata import RunData
 from bench.export.seasonal import scop_block
 from bench.export.settings import accuracy_summary
@@ -352,6 +352,9 @@ def _point(
         results=numbers["results"],
         uncertainty=numbers["uncertainty"],
         heat_pump_reported=numbers["heat_pump_reported"],
+        heat_meter_check=heat_meter.point_check(
+            data, rows, numbers["results"], numbers["uncertainty"]
+        ),
     )
     return point
 
