@@ -24,11 +24,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bench.export.rundata import RunData
+from bench.metrology.accuracy import RECTANGULAR
 from instruments.registry import DRIVERS
 
 ROLE = "heat_meter"
 POWER, FLOW, T_SUPPLY, T_RETURN = "power", "flow_v1", "t1_supply", "t2_return"  # kW, l/h, °C
-RECTANGULAR = math.sqrt(3.0)
 PCT_KEYS = frozenset({"power_pct", "power_divisor"})
 EN1434_KEYS = frozenset({"en1434_class", "qp_m3h", "dtheta_min_k"})
 # EN 1434-1 flow sensor: Ef = a + b·qp/q, at most `cap` %, per class (docs/standards.md §8)
@@ -64,30 +64,37 @@ def meter_uncertainty(
 ) -> tuple[float | None, str]:
     """(standard uncertainty of the meter's power in W, how it was found) or (None, why not)."""
     keys = set(accuracy)
+    bad = [k for k in sorted(keys) if not _is_number(accuracy[k])]
     if not keys:
         return None, "the station gives the heat meter no accuracy"
+    if bad:
+        return None, f"heat meter accuracy {', '.join(bad)}: not a positive number"
     if keys <= PCT_KEYS and "power_pct" in keys:
-        pct, divisor = (
-            float(accuracy["power_pct"]),
-            float(accuracy.get("power_divisor", RECTANGULAR)),
-        )
-        return abs(
-            power_w
-        ) * pct / 100.0 / divisor, f"station: ±{pct:g} % of reading ÷ {divisor:.3g}"
+        pct = float(accuracy["power_pct"])
+        divisor = float(accuracy.get("power_divisor", RECTANGULAR))
+        how = f"station: ±{pct:g} % of reading ÷ {divisor:.3g}"
+        return abs(power_w) * pct / 100.0 / divisor, how
     if keys == EN1434_KEYS:
         meter_class = accuracy["en1434_class"]
         if meter_class not in FLOW_CLASSES:
             return None, f"en1434_class {meter_class!r}: only classes 2 and 3 are known"
         if not q_m3h or not dtheta_k:
             return None, "the meter reported no flow or no temperature difference"
-        e = en1434_mpe_pct(
-            meter_class, float(accuracy["qp_m3h"]), float(accuracy["dtheta_min_k"]), q_m3h, dtheta_k
-        )
-        return abs(
-            power_w
-        ) * e / 100.0 / RECTANGULAR, f"EN 1434 class {meter_class}: MPE ±{e:.2f} % ÷ √3"
+        qp, dtheta_min = float(accuracy["qp_m3h"]), float(accuracy["dtheta_min_k"])
+        e = en1434_mpe_pct(meter_class, qp, dtheta_min, q_m3h, dtheta_k)
+        how = f"EN 1434 class {meter_class}: MPE ±{e:.2f} % ÷ √3"
+        return abs(power_w) * e / 100.0 / RECTANGULAR, how
     known = ", ".join(sorted(PCT_KEYS | EN1434_KEYS))
     return None, f"heat meter accuracy keys {', '.join(sorted(keys))}: expected {known}"
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
 
 
 def _mean(values: Sequence[float | None]) -> float | None:

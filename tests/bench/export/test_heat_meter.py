@@ -120,6 +120,7 @@ def test_station_percent_accuracy_and_a_difference_beyond_u() -> None:
     [
         ({}, BENCH_U, "no accuracy"),
         ({"power_pct": 1.0, "power_divsor": 2}, BENCH_U, "accuracy keys"),  # misspelt
+        ({"power_pct": "1 %"}, BENCH_U, "power_pct: not a positive number"),
         ({"en1434_class": 1, "qp_m3h": 1.5, "dtheta_min_k": 3}, BENCH_U, "only classes 2 and 3"),
         ({"power_pct": 1.0}, {"available": False, "reason": "x"}, "has no uncertainty"),
     ],
