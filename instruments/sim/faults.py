@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from instruments.base import ROLES
 from instruments.clock import Clock
 
 
@@ -47,6 +46,11 @@ APPLICABLE: dict[str, frozenset[FaultKind]] = {
     },
     "hydraulic_module": LINK
     | {FaultKind.MODBUS_EXCEPTION, FaultKind.OVER_RANGE, FaultKind.IGNORE_WRITES},
+    # the lab layout's endpoints (bench.py, layout="lab")
+    "data_logger": LINK | {FaultKind.OVER_RANGE},
+    "heat_meter": LINK | {FaultKind.MODBUS_EXCEPTION, FaultKind.OVER_RANGE},
+    "pa_odu": LINK | {FaultKind.OVER_RANGE},
+    "pa_idu": LINK | {FaultKind.OVER_RANGE},
 }
 
 
@@ -86,7 +90,7 @@ class FaultInjector:
         """Start `kind` on `role` `after` bench seconds from now, for `duration` bench seconds."""
         kind = FaultKind(kind)
         if role not in APPLICABLE:
-            raise ValueError(f"unknown instrument role {role!r}; one of {', '.join(ROLES)}")
+            raise ValueError(f"unknown instrument role {role!r}; one of {', '.join(APPLICABLE)}")
         if kind not in APPLICABLE[role]:
             allowed = ", ".join(sorted(APPLICABLE[role]))
             raise ValueError(f"fault {kind} does not apply to {role}; it takes {allowed}")
@@ -129,7 +133,7 @@ def parse_fault_spec(text: str) -> tuple[str, FaultKind, float, float | None, di
         )
     role, kind_text = m["role"], m["kind"]
     if role not in APPLICABLE:
-        raise ValueError(f"fault {text!r}: unknown role {role!r}; one of {', '.join(ROLES)}")
+        raise ValueError(f"fault {text!r}: unknown role {role!r}; one of {', '.join(APPLICABLE)}")
     try:
         kind = FaultKind(kind_text)
     except ValueError:
