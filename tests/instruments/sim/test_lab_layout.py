@@ -131,3 +131,13 @@ async def test_serials_in_the_lab_station_are_what_the_simulators_report(lab):
     station = tomllib.loads(SIM_LAB.read_text())["instruments"]
     for name in ("pa_odu", "pa_idu", "daq"):
         assert (await i[name].identify()).serial == station[name]["serial"], name
+
+
+async def test_value_faults_of_the_logger_and_the_meter_stay_on_them(lab):
+    sim, i = lab
+    sim.faults.inject("data_logger", "over_range")  # an open Pt100: the overload value
+    sim.faults.inject("heat_meter", "over_range")  # the meter's invalid pattern
+    assert (await i["daq"].read())["water_out"].quality is Quality.INVALID
+    assert (await i["flow"].read())["flow_v1"].quality is Quality.INVALID
+    for channel in ("inlet_temp", "outlet_temp", "volume_flow"):
+        await _read(i["hm"], channel)
