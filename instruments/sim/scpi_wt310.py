@@ -23,7 +23,8 @@ reply is computed fresh anyway), continuous integration never reaching time-up, 
 reset being refused while integration runs.
 
 Transport faults (drop, delay, garble) are not handled here: a `FaultProxy` in front does those.
-The value fault OVER_RANGE is: measured items then read INF (or NAN with `nan=1`).
+The value fault OVER_RANGE of its `role` is: measured items then read INF (or NAN with `nan=1`).
+It measures its `feed`: the whole unit's input, or the indoor unit's in the lab layout (feeds.py).
 
 Ranges: `:INPut:VOLTage|CURRent:RANGe` fix one, `:AUTO ON` returns to auto range (both refused
 while integration runs, like the other measurement settings); the queries and the URANge /
