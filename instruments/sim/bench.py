@@ -1,8 +1,13 @@
-"""The whole simulated bench: one physics model behind four protocol servers on loopback.
+"""The whole simulated bench: one physics model behind its protocol servers on loopback.
 
 Each server sits behind a `FaultProxy`, and the chamber is also reachable through a real pty, so
 drivers see exactly the endpoints they would see in a lab: a SCPI socket, two Modbus TCP servers
 (plus RTU framing over a socket), an ASCII chamber on TCP and on a tty.
+
+A real lab's layout is served too, from the same model (bench/stations/sim_lab.toml): a DAQ970A
+data logger with the water Pt100s on 101 / 102, a Kamstrup MULTICAL heat meter for the flow, and
+two analysers splitting the unit's input (feeds.py): a WT333E on the outdoor unit's three-phase
+supply, a WT310E on the indoor unit's.
 """
 
 from __future__ import annotations
@@ -16,8 +21,13 @@ from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 from instruments.clock import Clock
+from instruments.power_analyser.yokogawa_wt import WT_MODELS
 from instruments.sim.espec_server import EspecServer
 from instruments.sim.faults import FaultInjector
+from instruments.sim.feeds import indoor, outdoor
+from instruments.sim.keysight_daq import DaqSim
+from instruments.sim.line_server import LineServer
+from instruments.sim.modbus_devices import KamstrupSim
 from instruments.sim.modbus_servers import (
     HeatPumpSim,
     HydraulicModuleSim,
@@ -27,6 +37,7 @@ from instruments.sim.modbus_servers import (
 from instruments.sim.model import BenchModel
 from instruments.sim.proxy import FaultProxy, Framing, PtyBridge
 from instruments.sim.scpi_wt310 import Wt310Server
+from instruments.sim.yokogawa_wt import WtSim
 
 T = TypeVar("T")
 
@@ -43,6 +54,10 @@ class Endpoints:
     hydraulic_module: str
     climate_chamber: str
     climate_chamber_tty: str
+    data_logger: str
+    heat_meter: str
+    pa_odu: str
+    pa_idu: str
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -90,6 +105,7 @@ class SimBench:
         bridge = PtyBridge((HOST, ch_port), baud=self.chamber_baud)
         self._closers.append(bridge.stop)
         tty_path = await bridge.start()
+        lab = await self._start_lab()
         self.endpoints = Endpoints(
             power_analyser=f"TCPIP::{HOST}::{pa_port}::SOCKET",
             heat_pump=f"tcp://{HOST}:{hp_port}",
@@ -97,8 +113,30 @@ class SimBench:
             hydraulic_module=f"tcp://{HOST}:{hm_port}",
             climate_chamber=f"socket://{HOST}:{ch_port}",
             climate_chamber_tty=tty_path,
+            **lab,
         )
         return self.endpoints
+
+    async def _start_lab(self) -> dict[str, str]:
+        """The lab layout's endpoints; role = endpoint name, for faults as for the others."""
+        m, f = self.model, self.faults
+        line: dict[str, Any] = {
+            "data_logger": LineServer(DaqSim(m)),
+            "pa_odu": LineServer(
+                WtSim(m, WT_MODELS["WT333E"], serial="C3SIM0001", feed=outdoor, role="pa_odu")
+            ),
+            "pa_idu": Wt310Server(m, f, serial="C2SIM0002", feed=indoor, role="pa_idu"),
+        }
+        meter = KamstrupSim(m, f)
+        found: dict[str, str] = {}
+        for name, server in line.items():
+            self._closers.append(server.stop)
+            port = await self._proxied(name, await server.start(HOST), "line")
+            found[name] = f"TCPIP::{HOST}::{port}::SOCKET"
+        self._closers.append(meter.stop)
+        port = await self._proxied("heat_meter", await meter.start(HOST), "mbap")
+        found["heat_meter"] = f"tcp://{HOST}:{port}"
+        return found
 
     async def stop(self) -> None:
         for close in reversed(self._closers):

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from instruments.base import ROLES
 from instruments.clock import Clock
 
 
@@ -48,6 +47,15 @@ APPLICABLE: dict[str, frozenset[FaultKind]] = {
     "hydraulic_module": LINK
     | {FaultKind.MODBUS_EXCEPTION, FaultKind.OVER_RANGE, FaultKind.IGNORE_WRITES},
 }
+# The lab layout's endpoints (bench.py), each its own role. Kept out of APPLICABLE, which fault
+# campaigns draw from in order: a campaign's seed keeps giving the schedule it gave before.
+LAB_APPLICABLE: dict[str, frozenset[FaultKind]] = {
+    "data_logger": LINK | {FaultKind.OVER_RANGE},
+    "heat_meter": LINK | {FaultKind.MODBUS_EXCEPTION, FaultKind.OVER_RANGE},
+    "pa_odu": LINK | {FaultKind.OVER_RANGE},
+    "pa_idu": LINK | {FaultKind.OVER_RANGE},
+}
+INJECTABLE = APPLICABLE | LAB_APPLICABLE
 
 
 @dataclass
@@ -85,10 +93,10 @@ class FaultInjector:
     ) -> Fault:
         """Start `kind` on `role` `after` bench seconds from now, for `duration` bench seconds."""
         kind = FaultKind(kind)
-        if role not in APPLICABLE:
-            raise ValueError(f"unknown instrument role {role!r}; one of {', '.join(ROLES)}")
-        if kind not in APPLICABLE[role]:
-            allowed = ", ".join(sorted(APPLICABLE[role]))
+        if role not in INJECTABLE:
+            raise ValueError(f"unknown instrument role {role!r}; one of {', '.join(INJECTABLE)}")
+        if kind not in INJECTABLE[role]:
+            allowed = ", ".join(sorted(INJECTABLE[role]))
             raise ValueError(f"fault {kind} does not apply to {role}; it takes {allowed}")
         fault = Fault(role, kind, self.clock.now() + after, duration, dict(params))
         self.history.append(fault)
@@ -128,14 +136,14 @@ def parse_fault_spec(text: str) -> tuple[str, FaultKind, float, float | None, di
             "e.g. power_analyser:drop@60+30"
         )
     role, kind_text = m["role"], m["kind"]
-    if role not in APPLICABLE:
-        raise ValueError(f"fault {text!r}: unknown role {role!r}; one of {', '.join(ROLES)}")
+    if role not in INJECTABLE:
+        raise ValueError(f"fault {text!r}: unknown role {role!r}; one of {', '.join(INJECTABLE)}")
     try:
         kind = FaultKind(kind_text)
     except ValueError:
         kinds = ", ".join(k.value for k in FaultKind)
         raise ValueError(f"fault {text!r}: unknown kind {kind_text!r}; one of {kinds}") from None
-    if kind not in APPLICABLE[role]:
+    if kind not in INJECTABLE[role]:
         raise ValueError(f"fault {text!r}: {kind} does not apply to {role}")
     params: dict[str, float] = {}
     for item in filter(None, (m["params"] or "").split(",")):

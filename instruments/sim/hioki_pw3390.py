@@ -88,7 +88,7 @@ class HiokiSim:
         fixed = self.ranges.get(key)
         if fixed is not None:
             return fixed
-        ph = phase_values(self.model, 3)
+        ph = phase_values(self.model.electrical, 3)
         volt = key.startswith("VOLT")
         return range_for(ph.u if volt else ph.i, VOLTAGE_RANGES if volt else CURRENT_RANGES)
 
@@ -110,7 +110,7 @@ class HiokiSim:
             raise ValueError(token)
         if over_range(self.model):
             return "+9999.9E+99"
-        ph = phase_values(self.model, phases)
+        ph = phase_values(self.model.electrical, phases)
         n = len(m.group(2))
         wh = self.integ_wh
         if self.integ == "STAR" and self._from is not None:

@@ -5,7 +5,8 @@ bench's water inlet / outlet Pt100s on 101 / 102, the chamber air on a thermocou
 and two 4-20 mA transmitters: air humidity (0-100 %RH) on 121 and water flow (0-5 m³/h) on
 122. A channel configured as something its wiring cannot give, or current on a channel other
 than 21/22, queues `-221,"Settings conflict"`; an unknown header `-113,"Undefined header"`.
-A channel in `overloaded` (an open sensor, say) reads the overload value +9.9E+37.
+A channel in `overloaded` (an open sensor, say) reads the overload value +9.9E+37, and so does
+every channel while `role`'s OVER_RANGE fault acts.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from instruments.sim.line_server import over_range
 from instruments.sim.model import BenchModel
 
 Source = Callable[[BenchModel], float]
@@ -53,6 +55,7 @@ class DaqSim:
     with_channel: bool = False
     errors: list[str] = field(default_factory=list)
     overloaded: set[int] = field(default_factory=set)
+    role: str = "data_logger"
 
     def handle(self, line: str) -> str | None:
         text = line.strip()
@@ -94,9 +97,11 @@ class DaqSim:
             return None
         if header == "READ?":
             self.model.advance()
+            faulted = over_range(self.model, self.role)
             out = []
             for ch in self.scan:
-                value = 9.9e37 if ch in self.overloaded else WIRING[ch][1](self.model)
+                overloaded = faulted or ch in self.overloaded
+                value = 9.9e37 if overloaded else WIRING[ch][1](self.model)
                 out.append(f"{value:+.9E}")
                 if self.with_channel:
                     out.append(str(ch))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from instruments.sim.faults import FaultKind
-from instruments.sim.model import BenchModel
+from instruments.sim.model import BenchModel, ElectricalState
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +101,9 @@ class Phase:
     f: float
 
 
-def phase_values(model: BenchModel, phases: int) -> Phase:
-    """The unit's input seen on one of `phases` balanced elements (physics: model.electrical)."""
-    e = model.electrical
+def phase_values(e: ElectricalState, phases: int) -> Phase:
+    """A feed (model.electrical, or a part: feeds.py) seen on one of `phases` balanced
+    elements."""
     n = max(1, phases)
     return Phase(
         e.voltage_v, e.current_a / n, e.power_meas_w / n, e.apparent_va / n,

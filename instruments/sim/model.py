@@ -38,6 +38,7 @@ MIN_MODULATION = 0.25  # inverter floor as a share of maximum capacity
 PART_LOAD_COP_GAIN = 0.35  # COP rises by this share of (1 - part load) at part load
 MIN_FLOW_M3H = 0.3  # below this the unit's flow switch stops the compressor
 STANDBY_POWER_W = 12.0
+INDOOR_UNIT_W = 40.0  # the indoor unit's controls + circulator, its own supply (feeds.py)
 DEFROST_S = 300.0
 FROST_CAPACITY_G_MIN_PER_KG = 148.0  # 40 min between defrosts at A2 (3.7 g/kg), 90 at A-7
 FROST_BELOW_C = 6.0
@@ -70,6 +71,11 @@ def humidity_ratio_g_per_kg(celsius: float, rh_pct: float, pressure_pa: float = 
         es = 611.21 * math.exp(22.587 * celsius / (celsius + 273.86))
     e = es * max(0.0, min(rh_pct, 100.0)) / 100.0
     return 622.0 * e / (pressure_pa - e)
+
+
+def power_factor(power_w: float) -> float:
+    """A load's power factor: an inverter drive with PFC when loaded, electronics when idle."""
+    return 0.98 if power_w > 100 else 0.45
 
 
 def _lag(x: float, target: float, dt: float, tau: float) -> float:
@@ -144,6 +150,8 @@ class ElectricalState:
     frequency_hz: float = MAINS_HZ
     energy_wh: float = 0.0  # since the model started; the analyser integrates differences
     power_meas_w: float = STANDBY_POWER_W  # active power as the analyser measures it
+    indoor_w: float = STANDBY_POWER_W  # the indoor unit's share of power_w (feeds.py)
+    indoor_energy_wh: float = 0.0
 
 
 @dataclass
@@ -315,7 +323,9 @@ class BenchModel:
     def _step_electrical(self, dt: float) -> None:
         e, hp = self.electrical, self.heat_pump
         e.power_w = hp.power_w
+        e.indoor_w = min(e.power_w, INDOOR_UNIT_W)
         e.energy_wh += e.power_w * dt / 3600.0
+        e.indoor_energy_wh += e.indoor_w * dt / 3600.0
 
     def _measure(self) -> None:
         """Fresh sensor readings around the true state."""
@@ -332,7 +342,7 @@ class BenchModel:
         hp.own_flow_lpm = h.flow_m3h * 1000.0 / 60.0 * 0.97
         hp.own_heat_w = hp.capacity_w * 1.03
         e.voltage_v = MAINS_V + g(0, n.voltage_v)
-        e.power_factor = 0.98 if hp.power_w > 100 else 0.45
+        e.power_factor = power_factor(hp.power_w)
         e.power_meas_w = e.power_w * (1 + g(0, n.power_rel))
         e.current_a = e.power_meas_w / (e.voltage_v * e.power_factor)
         e.apparent_va = e.voltage_v * e.current_a

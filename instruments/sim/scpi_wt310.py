@@ -23,7 +23,8 @@ reply is computed fresh anyway), continuous integration never reaching time-up, 
 reset being refused while integration runs.
 
 Transport faults (drop, delay, garble) are not handled here: a `FaultProxy` in front does those.
-The value fault OVER_RANGE is: measured items then read INF (or NAN with `nan=1`).
+The value fault OVER_RANGE of its `role` is: measured items then read INF (or NAN with `nan=1`).
+It measures its `feed`: the whole unit's input, or the indoor unit's in the lab layout (feeds.py).
 
 Ranges: `:INPut:VOLTage|CURRent:RANGe` fix one, `:AUTO ON` returns to auto range (both refused
 while integration runs, like the other measurement settings); the queries and the URANge /
@@ -42,7 +43,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from instruments.sim.faults import FaultInjector, FaultKind
-from instruments.sim.model import BenchModel
+from instruments.sim.feeds import Feed, whole
+from instruments.sim.model import BenchModel, ElectricalState
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +118,7 @@ _SQRT2 = math.sqrt(2.0)
 
 
 def _phi(s: Wt310Server) -> float:
-    return math.degrees(math.acos(max(-1.0, min(1.0, s.model.electrical.power_factor))))
+    return math.degrees(math.acos(max(-1.0, min(1.0, s.electrical.power_factor))))
 
 
 def _range(value: float, ranges: tuple[float, ...]) -> float:
@@ -136,21 +138,21 @@ def _fn(spec: str, value: Callable[[Wt310Server], float | None], **kw: bool) -> 
 
 
 FUNCTIONS: tuple[Function, ...] = (
-    _fn("U", lambda s: s.model.electrical.voltage_v),
-    _fn("I", lambda s: s.model.electrical.current_a),
-    _fn("P", lambda s: s.model.electrical.power_meas_w),
-    _fn("S", lambda s: s.model.electrical.apparent_va),
-    _fn("Q", lambda s: s.model.electrical.reactive_var),
-    _fn("LAMBda", lambda s: s.model.electrical.power_factor),
+    _fn("U", lambda s: s.electrical.voltage_v),
+    _fn("I", lambda s: s.electrical.current_a),
+    _fn("P", lambda s: s.electrical.power_meas_w),
+    _fn("S", lambda s: s.electrical.apparent_va),
+    _fn("Q", lambda s: s.electrical.reactive_var),
+    _fn("LAMBda", lambda s: s.electrical.power_factor),
     _fn("PHI", _phi),
-    _fn("FU", lambda s: s.model.electrical.frequency_hz),
-    _fn("FI", lambda s: s.model.electrical.frequency_hz),
-    _fn("UPPeak", lambda s: s.model.electrical.voltage_v * _SQRT2),
-    _fn("UMPeak", lambda s: -s.model.electrical.voltage_v * _SQRT2),
-    _fn("IPPeak", lambda s: s.model.electrical.current_a * _SQRT2),
-    _fn("IMPeak", lambda s: -s.model.electrical.current_a * _SQRT2),
-    _fn("PPPeak", lambda s: s.model.electrical.power_meas_w + s.model.electrical.apparent_va),
-    _fn("PMPeak", lambda s: s.model.electrical.power_meas_w - s.model.electrical.apparent_va),
+    _fn("FU", lambda s: s.electrical.frequency_hz),
+    _fn("FI", lambda s: s.electrical.frequency_hz),
+    _fn("UPPeak", lambda s: s.electrical.voltage_v * _SQRT2),
+    _fn("UMPeak", lambda s: -s.electrical.voltage_v * _SQRT2),
+    _fn("IPPeak", lambda s: s.electrical.current_a * _SQRT2),
+    _fn("IMPeak", lambda s: -s.electrical.current_a * _SQRT2),
+    _fn("PPPeak", lambda s: s.electrical.power_meas_w + s.electrical.apparent_va),
+    _fn("PMPeak", lambda s: s.electrical.power_meas_w - s.electrical.apparent_va),
     _fn("TIME", lambda s: s.integ_elapsed_s, measured=False, integer=True),
     _fn("WH", lambda s: s.integ_wh),
     _fn("WHP", lambda s: s.integ_wh),
@@ -301,8 +303,12 @@ class Wt310Server:
         faults: FaultInjector | None = None,
         *,
         serial: str = "C2SIM0001",
+        feed: Feed = whole,
+        role: str = ROLE,
     ) -> None:
         self.model: BenchModel = model
+        self.feed = feed  # the supply it is wired into: the whole unit or a part (feeds.py)
+        self.role = role  # whose OVER_RANGE fault it shows
         self.faults = faults if faults is not None else model.faults
         self.serial = serial
         self.transcript: list[tuple[str, str | None]] = []
@@ -327,7 +333,7 @@ class Wt310Server:
         self.integ_ah: float = 0.0
         self.integ_elapsed_s: float = 0.0
         self._last_t = self.model.t
-        self._last_energy_wh = self.model.electrical.energy_wh
+        self._last_energy_wh = self.electrical.energy_wh
         self._eesr_t = self.model.t
         self.fixed_range: dict[str, float | None] = {"VOLTage": None, "CURRent": None}  # auto
 
@@ -336,12 +342,16 @@ class Wt310Server:
         fixed = self.fixed_range[kind]
         if fixed is not None:
             return fixed
-        e = self.model.electrical
+        e = self.electrical
         return (
             _range(e.voltage_v, VOLTAGE_RANGES_V)
             if kind == "VOLTage"
             else _range(e.current_a, CURRENT_RANGES_A)
         )
+
+    @property
+    def electrical(self) -> ElectricalState:
+        return self.feed(self.model)
 
     # -- network ---------------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
@@ -450,7 +460,7 @@ class Wt310Server:
         model = self.model
         model.advance()
         dt = model.t - self._last_t
-        energy = model.electrical.energy_wh - self._last_energy_wh
+        energy = self.electrical.energy_wh - self._last_energy_wh
         if self.integ_state == "STARt" and dt > 0:
             timer = self.integ_timer_s if self.integ_mode == "NORMal" else 0
             if timer and self.integ_elapsed_s + dt >= timer:
@@ -459,21 +469,21 @@ class Wt310Server:
                 self.integ_state = "TIMeup"
             self.integ_elapsed_s += dt
             self.integ_wh += energy
-            self.integ_ah += model.electrical.current_a * dt / 3600.0
+            self.integ_ah += self.electrical.current_a * dt / 3600.0
         self._last_t = model.t
-        self._last_energy_wh = model.electrical.energy_wh
+        self._last_energy_wh = self.electrical.energy_wh
 
     def _over_range(self) -> str | None:
         """The sentinel measured items read while OVER_RANGE acts: INF, or NAN with `nan=1`;
         INF too when an input is beyond 140 % of its fixed range (the WT's over-range)."""
-        e = self.model.electrical
+        e = self.electrical
         for kind, value in (("VOLTage", e.voltage_v), ("CURRent", e.current_a)):
             fixed = self.fixed_range[kind]
             if fixed is not None and abs(value) > OVER_RANGE_SHARE * fixed:
                 return "INF"
         if self.faults is None:
             return None
-        fault = self.faults.active(ROLE, FaultKind.OVER_RANGE)
+        fault = self.faults.active(self.role, FaultKind.OVER_RANGE)
         if fault is None:
             return None
         return "NAN" if float(fault.params.get("nan", 0)) == 1 else "INF"

@@ -5,7 +5,8 @@ insensitive, and queues `<code>,"<text>"` for `:STAT:ERR?` on anything else (113
 header, 222 out of range, 221 a setting while integration runs). The unit's input is split
 evenly over the measured elements (a balanced three-phase load from the bench model); Σ is the
 sum (U, I: the mean). Auto range picks the smallest range holding the value. The OVER_RANGE
-fault makes every measured item read INF. Integration follows bench time.
+fault of `role` makes every measured item read INF. Integration follows bench time. `feed`
+says which supply the analyser is wired into (the whole unit, or a part: feeds.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from instruments.power_analyser.yokogawa_wt import WT_MODELS, WtModel
+from instruments.sim.feeds import Feed, whole
 from instruments.sim.line_server import nr3, over_range, phase_values, range_for
 from instruments.sim.model import BenchModel
 
@@ -43,6 +45,8 @@ class WtSim:
     model: BenchModel
     spec: WtModel = WT_MODELS["WT333E"]
     serial: str = "C3WT0001"
+    feed: Feed = whole
+    role: str = "power_analyser"  # whose OVER_RANGE fault this analyser shows
     items: dict[int, tuple[str, str]] = field(default_factory=dict)
     count: int = 0
     wiring: tuple[str, ...] = ("P1W2",)
@@ -132,9 +136,9 @@ class WtSim:
     def _integrate(self, what: str) -> None:
         self.model.advance()
         if what == "STAR" and self.integ in ("RES", "STOP"):
-            self.integ, self._integ_from = "STAR", self.model.electrical.energy_wh
+            self.integ, self._integ_from = "STAR", self.feed(self.model).energy_wh
         elif what == "STOP" and self.integ == "STAR":
-            self.integ_wh += self.model.electrical.energy_wh - (self._integ_from or 0.0)
+            self.integ_wh += self.feed(self.model).energy_wh - (self._integ_from or 0.0)
             self.integ, self._integ_from = "STOP", None
         elif what == "RES" and self.integ != "STAR":
             self.integ, self.integ_wh = "RES", 0.0
@@ -147,7 +151,8 @@ class WtSim:
             return "NAN"
         sizes = self._group_sizes()
         elements = self._wired()
-        ph = phase_values(self.model, elements)
+        supply = self.feed(self.model)
+        ph = phase_values(supply, elements)
         n = 1
         if not elem.isdigit():
             group = "ABC".index(elem[-1])
@@ -159,11 +164,11 @@ class WtSim:
             fixed = self.volt_range if volt else self.curr_range
             ranges = self.spec.voltage_ranges if volt else self.spec.current_ranges
             return nr3(fixed if fixed is not None else range_for(ph.u if volt else ph.i, ranges))
-        if over_range(self.model):
+        if over_range(self.model, self.role):
             return "INF"
         wh = self.integ_wh
         if self.integ == "STAR" and self._integ_from is not None:
-            wh += self.model.electrical.energy_wh - self._integ_from
+            wh += supply.energy_wh - self._integ_from
         value = {
             "U": ph.u, "URMS": ph.u, "I": ph.i, "IRMS": ph.i, "P": ph.p * n, "S": ph.s * n,
             "Q": ph.q * n, "LAMB": ph.pf, "FU": ph.f, "WH": wh / elements * n,

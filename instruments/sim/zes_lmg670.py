@@ -69,7 +69,7 @@ class LmgSim:
             raise ValueError(text)
         if over_range(self.model):
             return "INF"
-        ph = phase_values(self.model, self.channels_read)
+        ph = phase_values(self.model.electrical, self.channels_read)
         value = {"utrms": ph.u, "itrms": ph.i, "p": ph.p, "s": ph.s, "q": ph.q, "pf": ph.pf,
                  "fcyc": ph.f}[m.group(1)]  # fmt: skip
         return f"{value:.6E}"
@@ -77,5 +77,5 @@ class LmgSim:
     def _range(self, key: str, ranges: tuple[float, ...]) -> float:
         if not self.auto.get(key, True) and key in self.fixed:
             return self.fixed[key]
-        ph = phase_values(self.model, self.channels_read)
+        ph = phase_values(self.model.electrical, self.channels_read)
         return range_for(ph.u if key.startswith("u") else ph.i, ranges)

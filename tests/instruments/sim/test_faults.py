@@ -63,3 +63,13 @@ def test_cli_fault_spec():
 def test_bad_cli_fault_specs_say_what_is_wrong(spec, message):
     with pytest.raises(ValueError, match=message):
         parse_fault_spec(spec)
+
+
+def test_the_lab_endpoints_are_fault_roles_of_their_own(manual_clock):
+    assert parse_fault_spec("pa_odu:drop@5")[:3] == ("pa_odu", FaultKind.DROP, 5.0)
+    faults = FaultInjector(manual_clock)
+    faults.inject("heat_meter", FaultKind.MODBUS_EXCEPTION, code=6)
+    assert faults.active("heat_meter", FaultKind.MODBUS_EXCEPTION) is not None
+    assert faults.active("hydraulic_module", FaultKind.MODBUS_EXCEPTION) is None
+    with pytest.raises(ValueError, match="does not apply to pa_idu"):
+        faults.inject("pa_idu", FaultKind.MODBUS_EXCEPTION)
