@@ -325,7 +325,7 @@ def _point(
         point["results"] = {"error": f"frames {row.first_seq}..{row.last_seq} are not stored"}
         return point
     t = data.series.t[rows.start : rows.stop]
-    cols = {c: data.series.column(c, rows) for c in pointcalc.CHANNELS}
+    cols = {c: data.series.column(c, rows) for c in pointcalc.channels(data.settings)}
     quantities = record.get("quantities") or {}
     numbers = pointcalc.point_numbers(
         t,

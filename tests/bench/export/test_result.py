@@ -22,7 +22,7 @@ from bench.export import export_run
 from bench.export.result import SCHEMA_VERSION, build_result, dumps, schema, schema_problems
 from bench.export.rundata import load_run
 from bench.export.settings import bench_settings
-from bench.metrology.point import RANGE_DECLARED, power_range
+from bench.metrology.parts import RANGE_DECLARED, part_range
 from bench.station import load_station, sim_station_path
 from bench.store import RunStore
 from tests.bench.export.conftest import EN14511_PLAN, full_station_text, run_plan
@@ -305,7 +305,7 @@ def test_the_shipped_sim_station_gives_every_accuracy():
     settings = load_station(sim_station_path()).point_settings()
     accuracies, reason = settings.accuracies, settings.accuracy_problem
     assert accuracies is not None and reason == ""
-    assert accuracies.power_range_w == 6000.0
+    assert accuracies.power_parts[0].range_w == 6000.0
 
 
 def test_a_misspelt_accuracy_key_makes_the_uncertainty_not_available(tmp_path):
@@ -464,13 +464,14 @@ def test_ranges_fixed_in_the_station_options_are_the_ones_recorded(tmp_path):
 
 def test_without_a_range_from_the_analyser_the_declared_one_is_used_and_flagged():
     settings = bench_settings(sim_station_path().read_text(), "sim.toml")
-    ranges = power_range([None, None], [300.0, None], [0, 1], settings)
-    assert ranges == {
-        "voltage_v": None,
-        "current_a": None,
+    (part,) = settings.sensors.power
+    declared = settings.accuracies.power_parts[0].range_w
+    ranges = part_range(part, {U_RNG: [None, None], I_RNG: [300.0, None]}, [0, 1], declared)
+    assert ranges.as_dict() == {
+        "elements": [],
         "power_w": 6000.0,
         "source": RANGE_DECLARED,
         "declared": True,
     }
-    read = power_range([300.0, 300.0], [10.0, 20.0], [0, 1], settings)
-    assert (read["power_w"], read["current_a"], read["declared"]) == (6000.0, 20.0, False)
+    read = part_range(part, {U_RNG: [300.0, 300.0], I_RNG: [10.0, 20.0]}, [0, 1], declared)
+    assert (read.power_w, read.elements[0].current_a, read.declared) == (6000.0, 20.0, False)
