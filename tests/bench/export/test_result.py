@@ -80,6 +80,10 @@ def test_instruments_carry_the_station_files_serials_and_calibration(en14511_run
         due = entry.get("calibration_due")
         assert listed[role]["calibration_due"] == (due.isoformat() if due else None)
         assert listed[role]["accuracy"] == entry.get("accuracy", {})
+        assert listed[role]["name"] == role  # the four-role station: named as the role
+        assert listed[role]["certificate"] == entry.get("calibration_certificate", "")
+        calibrated = entry.get("calibrated")
+        assert listed[role]["calibrated"] == (calibrated.isoformat() if calibrated else None)
     # the simulated WT310E reports the serial the station file names
     assert listed["power_analyser"]["serial_check"] == "match"
     assert listed["power_analyser"]["reported"]["model"] == "WT310E"
@@ -443,6 +447,30 @@ def test_each_point_records_the_power_range_read_back_in_its_window(en14511_run,
             r for r in point["uncertainty"]["budget"]["power_w"] if "% of range" in r["name"]
         )
         assert row["value"] == u * i and "read back" in row["source"]
+
+
+def test_each_point_lists_its_power_part_with_range_and_uncertainty(en14511_run, doc14511):
+    """The four-role station: one part, the analyser's P, on the range its sensor row names;
+    its Type B u from the station's limits by hand, and all of the analysers' share."""
+    pa = tomllib.loads(en14511_run.station.read_text())["instruments"]["power_analyser"]
+    acc = pa["accuracy"]
+    checked = 0
+    for point in doc14511["points"]:
+        if point["window"] is None:
+            assert point["power_parts"] == []
+            continue
+        (part,) = point["power_parts"]
+        assert (part["channel"], part["instrument"]) == (P, "power_analyser")
+        assert part["range"]["power_w"] == _power_sensor(point)["range"]
+        (element,) = part["range"]["elements"]
+        assert (element["voltage"], element["current"]) == (U_RNG, I_RNG)
+        mean, rng = part["mean_w"], part["range"]["power_w"]
+        limit = (acc["reading_pct"] * mean + acc["range_pct"] * rng) / 100 / math.sqrt(3)
+        drift = acc["drift_pct"] / 100 * mean / math.sqrt(3)
+        assert part["u_w"] == pytest.approx(math.hypot(limit, drift), rel=1e-12)
+        assert part["u_share"] == 1.0
+        checked += 1
+    assert checked >= 2
 
 
 def test_ranges_fixed_in_the_station_options_are_the_ones_recorded(tmp_path):
