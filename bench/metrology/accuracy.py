@@ -104,12 +104,11 @@ def accuracies_of(
     t_in, t_out, flow = given[sensors.inlet], given[sensors.outlet], given[sensors.flow]
     if flow is not None and "flow_pct" not in flow:
         problems.append(f"{sensors.flow} accuracy has no flow_pct")
+    own = (("temperature_in_k", sensors.inlet), ("temperature_out_k", sensors.outlet))
     for name in dict.fromkeys((sensors.inlet, sensors.outlet)):
-        keys = given[name]
-        needed = [k for k, n in (("temperature_in_k", sensors.inlet),
-                                 ("temperature_out_k", sensors.outlet)) if n == name]  # fmt: skip
-        each = [k for k in needed if keys is not None and k not in keys]
-        if keys is not None and each and "temperature_k" not in keys:
+        found = given[name]
+        each = [k for k, n in own if n == name and found is not None and k not in found]
+        if found is not None and each and "temperature_k" not in found:
             problems.append(f"{name} accuracy has no temperature_k (nor {each[0]})")
     split = sensors.inlet != sensors.outlet
     if split and any(k is not None and "temperature_correlation" in k for k in (t_in, t_out)):
@@ -151,7 +150,8 @@ def accuracies_of(
 
 
 def _limit(keys: Mapping[str, float], own: str) -> float:
-    return keys.get(own, keys.get("temperature_k"))  # type: ignore[return-value]
+    """The sensor's own limit, else the common `temperature_k` (one of them is there)."""
+    return keys[own] if own in keys else keys["temperature_k"]
 
 
 def _t_div(keys: Mapping[str, float]) -> float:

@@ -194,7 +194,7 @@ def _on_range(settings: PointSettings, ranges: Sequence[PartRange]) -> PointSett
         return settings
     parts = []
     for part, used in zip(acc.power_parts, ranges, strict=True):
-        if used.declared:
+        if used.power_w is None or used.declared:
             parts.append(part)
             continue
         source = (

@@ -12,7 +12,9 @@ import math
 from dataclasses import dataclass, field
 
 import pytest
+from jsonschema import Draft202012Validator
 
+from bench.export.result import schema
 from bench.metrology.accuracy import accuracies_of
 from bench.metrology.parts import RANGE_DECLARED, PowerPart, Sensors
 from bench.metrology.point import PointSettings, Samples, calculate
@@ -141,6 +143,10 @@ def test_a_part_without_a_range_read_back_uses_the_declared_one_flagged():
     assert power_u(out) == pytest.approx(math.hypot(21.0 / R3, u_idu), rel=1e-12)
     row = next(r for r in out["uncertainty"]["budget"]["power_w"] if "(600 W)" in r["name"])
     assert "declared range" in row["source"]
+    # result.json carries the parts as they are: both kinds of range are valid schema 1.2
+    defs = schema()["$defs"]
+    parts_schema = {"$defs": defs, **defs["point"]["properties"]["power_parts"]}
+    Draft202012Validator(parts_schema).validate(out["power_parts"])
 
 
 def test_a_frame_with_one_part_missing_is_left_out():
