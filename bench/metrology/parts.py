@@ -170,10 +170,9 @@ def part_range(
         u, i = max(pairs, key=lambda pair: pair[0] * pair[1])  # type: ignore[operator]
         assert u is not None and i is not None
         elements.append(ElementRange(u_id, i_id, u, i))
-    total = elements[0].power_w
-    for e in elements[1:]:
-        total += e.power_w
-    return PartRange(tuple(elements), total)
+    if not elements:  # a part whose driver names no range channels
+        return PartRange((), declared_w)
+    return PartRange(tuple(elements), sum(e.power_w for e in elements))
 
 
 def part_uncertainties(

@@ -149,6 +149,15 @@ def test_a_part_without_a_range_read_back_uses_the_declared_one_flagged():
     Draft202012Validator(parts_schema).validate(out["power_parts"])
 
 
+def test_a_part_whose_driver_names_no_range_channels_uses_the_declared_one():
+    no_ranges = PowerPart("pa_idu.P", "pa_idu", ())
+    out = calculate(
+        samples(), transient=False, settings=settings((ODU, no_ranges), pa_odu=SPEC, pa_idu=SPEC)
+    )
+    assert out["power_parts"][1]["range"]["power_w"] == 6000.0
+    assert out["power_parts"][1]["range"]["declared"] is True
+
+
 def test_a_frame_with_one_part_missing_is_left_out():
     out = calculate(
         _with_power(samples(), {"pa_idu.P": [200.0, None, 200.0]}),
