@@ -18,15 +18,14 @@ from bench.metrology.point import PointSettings, calculate
 from bench.metrology.psychro import wet_bulb
 from bench.run.measure import BAROMETER
 from bench.run.points import AIR_RH, AIR_T, HP_HEAT, POWER, VOLTAGE, WATER_FLOW, WATER_IN, WATER_OUT
-from bench.run.results import SAMPLED, Columns, window_samples
+from bench.run.results import Columns, sampled, window_samples
 
 HP_SUPPLY = "heat_pump.supply_temp"
 HP_RETURN = "heat_pump.return_temp"
 HP_FLOW = "heat_pump.flow_rate"  # l/min on the simulated unit's map
 HP_OUTDOOR = "heat_pump.outdoor_temp"
 HP_ENERGY = "heat_pump.electrical_energy"  # Wh counter
-CHANNELS = (
-    *SAMPLED,
+CONDITIONS = (
     BAROMETER,
     AIR_T,
     AIR_RH,
@@ -38,6 +37,12 @@ CHANNELS = (
     HP_OUTDOOR,
     HP_ENERGY,
 )
+
+
+def channels(settings: PointSettings) -> tuple[str, ...]:
+    """Every channel a point's numbers read: the calculation's (with the power parts named by
+    `settings.sensors`), the measured conditions and the heat pump's own."""
+    return tuple(dict.fromkeys((*sampled(settings), *CONDITIONS)))
 
 
 def point_numbers(
@@ -57,7 +62,10 @@ def point_numbers(
     n = len(t)
     measured_pa = _mean(cols.get(BAROMETER))
     numbers = calculate(
-        window_samples(t, cols), transient=transient, settings=settings, deviations=deviations
+        window_samples(t, cols, settings),
+        transient=transient,
+        settings=settings,
+        deviations=deviations,
     )
     return {
         "measured": measured_conditions(cols, measured_pa or barometric_pa),

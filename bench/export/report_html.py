@@ -186,6 +186,9 @@ KNOWN_INSTRUMENT_KEYS = frozenset(
         "serial_check",
         "calibration_certificate",
         "certificate",
+        "name",  # result.json 1.2: shown beside the role when it differs
+        "calibrated",
+        "accuracy_source",
     }
 )
 

@@ -26,9 +26,10 @@ from bench.export.stamps import iso
 from bench.plan import ResolvedPoint
 from bench.plan.model import DEFAULT_BAROMETRIC_PA
 from bench.store import PointRow
+from instruments import registry
 
 FORMAT = "hpbench-result"
-SCHEMA_VERSION = "1.1"  # major.minor: docs/result-files.md, "Versions"
+SCHEMA_VERSION = "1.2"  # major.minor: docs/result-files.md, "Versions"
 SCHEMA_RESOURCE = "schema/result-1.schema.json"
 RESULT_NAME = "result.json"
 LOAD_BASED_CDH = 1.0  # the measured COP already includes cycling losses (§7): no Cdh on top
@@ -201,10 +202,12 @@ def _bench(data: RunData) -> dict[str, Any]:
 
 
 def _instruments(data: RunData) -> list[dict[str, Any]]:
+    """Every station instrument by name, with the role its driver plays, its identity read
+    back, serial, calibration and accuracy (the four-role station: name = role)."""
     run_day = _run_day(data)
     out = []
-    for role, entry in data.settings.station.instruments.items():
-        snap = next((s for s in data.snapshots if s.role == role), None)
+    for name, entry in data.settings.station.instruments.items():
+        snap = next((s for s in data.snapshots if s.role == name), None)
         reported = _identity(snap)
         if not entry.serial:
             serial_check = "not given"
@@ -221,7 +224,7 @@ def _instruments(data: RunData) -> list[dict[str, Any]]:
             calibration = "valid"
         out.append(
             {
-                "role": role,
+                "role": registry.DRIVERS[entry.driver].role,
                 "driver": entry.driver,
                 "address": entry.address,
                 "serial": entry.serial,
@@ -230,6 +233,10 @@ def _instruments(data: RunData) -> list[dict[str, Any]]:
                 "accuracy": dict(entry.accuracy),
                 "reported": reported,
                 "serial_check": serial_check,
+                "name": name,
+                "calibrated": entry.calibrated.isoformat() if entry.calibrated else None,
+                "certificate": entry.calibration_certificate,
+                "accuracy_source": entry.accuracy_source,
             }
         )
     return out
@@ -314,6 +321,7 @@ def _point(
         "uncertainty": None,
         "heat_pump_reported": None,
         **validity.EMPTY_POINT_PARTS,
+        "power_parts": [],
     }
     if "load_based" in record:
         point["load_based"] = record["load_based"]
@@ -325,7 +333,7 @@ def _point(
         point["results"] = {"error": f"frames {row.first_seq}..{row.last_seq} are not stored"}
         return point
     t = data.series.t[rows.start : rows.stop]
-    cols = {c: data.series.column(c, rows) for c in pointcalc.CHANNELS}
+    cols = {c: data.series.column(c, rows) for c in pointcalc.channels(data.settings)}
     quantities = record.get("quantities") or {}
     numbers = pointcalc.point_numbers(
         t,
@@ -355,6 +363,7 @@ def _point(
         heat_meter_check=heat_meter.point_check(
             data, rows, numbers["results"], numbers["uncertainty"]
         ),
+        power_parts=numbers.get("power_parts", []),
     )
     return point
 
@@ -379,6 +388,7 @@ def _not_run(index: int, p: ResolvedPoint) -> dict[str, Any]:
         "uncertainty": None,
         "heat_pump_reported": None,
         **validity.EMPTY_POINT_PARTS,
+        "power_parts": [],
         "validity": {
             "rule": "",
             "valid": False,

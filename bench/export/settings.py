@@ -15,6 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from bench.metrology.parts import power_inputs
 from bench.metrology.point import PointSettings
 from bench.metrology.uncertainty import Accuracies
 from bench.station import Station, StationError, parse_station
@@ -46,20 +47,18 @@ def bench_settings(station_text: str, where: str) -> BenchSettings:
 
 def accuracy_summary(acc: Accuracies) -> dict[str, float]:
     """The standard uncertainties and limits the propagation used, for the result file."""
+    power, power_drift = power_inputs(acc.power_parts)
     return {
         "u_t_in_k": acc.u_t_in_k,
         "u_t_out_k": acc.u_t_out_k,
         "r_t": acc.r_t,
         "flow_pct_reading": acc.flow_pct_reading,
         "flow_divisor": acc.flow_divisor,
-        "power_pct_reading": acc.power_pct_reading,
-        "power_pct_range": acc.power_pct_range,
-        "power_range_w": acc.power_range_w,
-        "power_divisor": acc.power_divisor,
+        **power,
         "rho_cp_pct": acc.rho_cp_pct,
         "u_t_drift_k": acc.u_t_drift_k,
         "u_flow_drift_rel": acc.u_flow_drift_rel,
-        "u_power_drift_rel": acc.u_power_drift_rel,
+        **power_drift,
         "u_rho_rel": acc.u_rho_rel,
         "u_cp_rel": acc.u_cp_rel,
         "u_heat_loss_w": acc.u_heat_loss_w,

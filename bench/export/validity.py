@@ -17,10 +17,11 @@ from typing import Any
 
 from bench.export.rundata import RunData
 from bench.export.stamps import iso
-from bench.metrology.point import RANGE_DECLARED, RANGE_READ_BACK, coverage_statement, sdm
+from bench.metrology.parts import RANGE_DECLARED, RANGE_READ_BACK, range_text
+from bench.metrology.point import coverage_statement, sdm
 from bench.plan.model import DEFAULT_BAROMETRIC_PA
 from bench.run.measure import BAROMETER
-from bench.run.points import AIR_RH, AIR_T, POWER, VOLTAGE, WATER_FLOW, WATER_IN, WATER_OUT
+from bench.run.points import AIR_RH, AIR_T, VOLTAGE, WATER_FLOW, WATER_IN, WATER_OUT
 from bench.run.stability import GapMeter
 
 EMPTY_POINT_PARTS: dict[str, Any] = {
@@ -36,11 +37,7 @@ DEFAULT_RULE = (
     "profile's limit, and a transient collection held whole defrost cycles as the profile "
     "requires."
 )
-SENSORS = (  # (quantity, channel, instrument role, accuracy keys of its range)
-    ("water inlet temperature", WATER_IN, "hydraulic_module"),
-    ("water outlet temperature", WATER_OUT, "hydraulic_module"),
-    ("water volume flow", WATER_FLOW, "hydraulic_module"),
-    ("electrical power", POWER, "power_analyser"),
+ROLE_SENSORS = (  # (quantity, channel, instrument role): beside `settings.sensors`
     ("supply voltage", VOLTAGE, "power_analyser"),
     ("air dry bulb temperature", AIR_T, "climate_chamber"),
     ("air relative humidity", AIR_RH, "climate_chamber"),
@@ -134,7 +131,7 @@ def point_parts(
         },
         "sample_gaps": sample_gaps,
         "transient_record": record,
-        "sensors": sensors(data, (numbers or {}).get("ranges")) if t else [],
+        "sensors": sensors(data, (numbers or {}).get("power_parts")) if t else [],
         "barometric_pa": measured.get("barometric_pa") if t else None,
     }
 
@@ -206,23 +203,21 @@ def _transient_record(
     }
 
 
-def _range(channel: str, acc: dict[str, Any], ranges: dict[str, Any] | None) -> dict[str, Any]:
-    """The range a power-analyser quantity was measured on: read back, else declared."""
+def _range(kind: str, acc: dict[str, Any], used: dict[str, Any] | None) -> dict[str, Any]:
+    """The range a power part ("power") or the supply voltage ("voltage") was measured on:
+    read back (`used`: the part's range, bench.metrology.parts.PartRange), else declared."""
     none = {"range": None, "range_unit": None, "range_source": None}
-    read = ranges is not None and not ranges["declared"]
-    if channel == VOLTAGE and read:
-        assert ranges is not None
-        return {"range": ranges["voltage_v"], "range_unit": "V",
+    read = used is not None and not used["declared"]
+    if kind == "voltage":
+        if not read:
+            return none
+        assert used is not None
+        return {"range": used["elements"][0]["voltage_v"], "range_unit": "V",
                 "range_source": RANGE_READ_BACK, "range_declared": False}  # fmt: skip
-    if channel != POWER:
-        return none
     if read:
-        assert ranges is not None
-        source = (
-            f"{RANGE_READ_BACK} (Urange {ranges['voltage_v']:g} V × "
-            f"Irange {ranges['current_a']:g} A)"
-        )
-        return {"range": ranges["power_w"], "range_unit": "W", "range_source": source,
+        assert used is not None
+        source = f"{RANGE_READ_BACK} ({range_text(used['elements'])})"
+        return {"range": used["power_w"], "range_unit": "W", "range_source": source,
                 "range_declared": False}  # fmt: skip
     if acc.get("range_w") is None:
         return none
@@ -230,23 +225,40 @@ def _range(channel: str, acc: dict[str, Any], ranges: dict[str, Any] | None) -> 
             "range_source": RANGE_DECLARED, "range_declared": True}  # fmt: skip
 
 
-def sensors(data: RunData, ranges: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Which instrument, serial, range and calibration measured each quantity; `ranges`: the
-    point's power-analyser ranges (bench.metrology.point.power_range), None when it has none."""
+def sensors(data: RunData, parts: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Which instrument, serial, range and calibration measured each quantity: the station's
+    instrument behind it (`settings.sensors`), one row per power part; `parts`: the point's
+    power parts (bench.metrology.point.calculate), None when it has none."""
+    settings = data.settings
+    behind = settings.sensors
+    used = [p["range"] for p in parts] if parts else [None] * len(behind.power)
+    rows: list[tuple[str, str, str, str, dict[str, Any] | None]] = [
+        ("water inlet temperature", WATER_IN, behind.inlet, "", None),
+        ("water outlet temperature", WATER_OUT, behind.outlet, "", None),
+        ("water volume flow", WATER_FLOW, behind.flow, "", None),
+        *(
+            ("electrical power", part.channel, part.instrument, "power", part_range)
+            for part, part_range in zip(behind.power, used, strict=True)
+        ),
+        *(
+            (q, channel, role, "voltage" if channel == VOLTAGE else "", used[0])
+            for q, channel, role in ROLE_SENSORS
+        ),
+    ]
     out = []
-    station = data.settings.station
-    for quantity, channel, role in SENSORS:
-        entry = station.instruments.get(role)
+    for quantity, channel, name, kind, part_range in rows:
+        entry = settings.station.instruments.get(name)
         if entry is None:
             continue
         acc = dict(entry.accuracy)
+        no_range = {"range": None, "range_unit": None, "range_source": None}
         out.append(
             {
                 "quantity": quantity,
                 "channel": channel,
-                "instrument": role,
+                "instrument": name,
                 "serial": entry.serial,
-                **_range(channel, acc, ranges),
+                **(_range(kind, acc, part_range) if kind else no_range),
                 "accuracy": acc,
                 "accuracy_source": entry.accuracy_source,
                 "certificate": entry.calibration_certificate,

@@ -17,10 +17,12 @@ window's means; their Type A is the cycle-to-cycle scatter (standard deviation o
 the per-cycle values), because the frame-to-frame variation of a defrosting unit is the
 defrost cycle itself, not noise. With fewer than two cycles it is left out and said so.
 
-The power analyser's range term (% of range) uses the range the analyser reported with its
-values during the collection window (`Urange` x `Irange`, the power range of one element; the
-largest one if auto range switched, the conservative choice); the station's declared `range_w`
-only when the analyser reported none, and then flagged (`ranges.declared`).
+The electrical power is the sum of the parts `settings.sensors.power` names (one part, the power
+analyser's `P`, on the four-role station), each kept with its mean, range and uncertainty
+(`power_parts`). A part's range term (% of range) uses the range its analyser reported with its
+values during the collection window (per element `Urange` x `Irange`, the largest one if auto
+range switched, the conservative choice; summed over the elements of a Σ); the station's
+declared `range_w` only when the analyser reported none, and then flagged (`range.declared`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,14 @@ from typing import Any
 from bench.metrology import capacity
 from bench.metrology.accuracy import COVERAGE_K
 from bench.metrology.capacity import MeterPosition
+from bench.metrology.parts import (
+    FOUR_ROLES,
+    RANGE_READ_BACK,
+    PartRange,
+    Sensors,
+    part_range,
+    part_uncertainties,
+)
 from bench.metrology.uncertainty import (
     Accuracies,
     Contribution,
@@ -44,8 +54,6 @@ from bench.metrology.uncertainty import (
     point_uncertainty,
 )
 
-RANGE_READ_BACK = "read back from the power analyser during the collection window"
-RANGE_DECLARED = "station declared range_w (the power analyser reported no range)"
 STEADY = "means of the steady-state collection period"
 TRANSIENT = "integrated over complete defrost cycles"
 TOO_FEW = "fewer than two frames with valid flow, temperatures and power"
@@ -82,6 +90,18 @@ class PointSettings(WaterSide):
     accuracies: Accuracies | None = None
     accuracy_problem: str = "no accuracies given"  # why `accuracies` is None
     k: float = COVERAGE_K
+    sensors: Sensors = FOUR_ROLES  # the instrument behind each input; the power's parts
+
+    def __post_init__(self) -> None:
+        acc = self.accuracies
+        behind = tuple(p.instrument for p in self.sensors.power)
+        if acc is not None and tuple(p.instrument for p in acc.power_parts) != behind:
+            raise ValueError(f"the accuracies' power parts are not on {', '.join(behind)}")
+
+    def channels(self) -> tuple[str, ...]:
+        """The channel ids of the power parts and of their elements' ranges."""
+        parts = self.sensors.power
+        return (*(p.channel for p in parts), *(c for p in parts for pair in p.ranges for c in pair))
 
 
 @dataclass(frozen=True)
@@ -92,10 +112,9 @@ class Samples:
     flow_m3h: Sequence[float | None]
     inlet_c: Sequence[float | None]
     outlet_c: Sequence[float | None]
-    power_w: Sequence[float | None]
+    power: Mapping[str, Sequence[float | None]]  # each power part's column, by channel id
     defrost: Sequence[float | None]  # the unit's defrost flag (≥ 0.5: defrosting)
-    u_range_v: Sequence[float | None]  # the ranges the power analyser measured on
-    i_range_a: Sequence[float | None]
+    ranges: Mapping[str, Sequence[float | None]]  # the parts' Urange / Irange, by channel id
 
 
 def calculate(
@@ -105,14 +124,18 @@ def calculate(
     settings: PointSettings,
     deviations: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
-    """`usable` (per sample), `results`, `uncertainty`, and `ranges` and (transient) `cycles`.
+    """`usable` (per sample), `results`, `uncertainty`, and `power_parts` and (transient)
+    `cycles`.
 
     `deviations`: the mean deviations from set of the outlet water and the air (K), for the
     condition terms of the budget. A point without two usable samples, or whose water is
     outside the liquid range or whose power is not positive, has an `error` in `results`."""
     deviations = deviations or {}
-    inputs = (samples.flow_m3h, samples.inlet_c, samples.outlet_c, samples.power_w)
-    usable = [i for i in range(len(samples.t)) if all(col[i] is not None for col in inputs)]
+    n = len(samples.t)
+    parts = [samples.power.get(p.channel) or [None] * n for p in settings.sensors.power]
+    power = parts[0] if len(parts) == 1 else [_sum(values) for values in zip(*parts, strict=True)]
+    inputs = (samples.flow_m3h, samples.inlet_c, samples.outlet_c, power)
+    usable = [i for i in range(n) if all(col[i] is not None for col in inputs)]
     used = set(usable)
     out: dict[str, Any] = {
         "usable": [i in used for i in range(len(samples.t))],
@@ -127,10 +150,16 @@ def calculate(
     def series(col: Sequence[float | None]) -> list[float]:
         return [col[i] for i in usable]  # type: ignore[misc]
 
-    out["ranges"] = power_range(samples.u_range_v, samples.i_range_a, usable, settings)
-    settings = _on_range(settings, out["ranges"])
+    acc = settings.accuracies
+    ranges = [
+        part_range(part, samples.ranges, usable, acc.power_parts[j].range_w if acc else None)
+        for j, part in enumerate(settings.sensors.power)
+    ]
+    settings = _on_range(settings, ranges)
     ts = [samples.t[i] for i in usable]
     qv, t_in, t_out, p = (series(col) for col in inputs)
+    means = tuple(statistics.fmean(series(col)) for col in parts)
+    out["power_parts"] = _parts(settings, ranges, means)
     pump = settings.pump
     dp = pump.dp_pa if pump else 0.0
     corr = pump.correction if pump else None
@@ -138,11 +167,11 @@ def calculate(
         if transient:
             defrost = [(samples.defrost[i] or 0.0) >= 0.5 for i in usable]
             out["results"], out["uncertainty"], out["cycles"] = _transient(
-                ts, qv, t_in, t_out, p, defrost, settings, dp, corr, deviations
+                ts, qv, t_in, t_out, p, means, defrost, settings, dp, corr, deviations
             )
         else:
             out["results"], out["uncertainty"] = _steady(
-                qv, t_in, t_out, p, settings, dp, corr, deviations
+                qv, t_in, t_out, p, means, settings, dp, corr, deviations
             )
     except ValueError as exc:  # water outside the liquid range, zero power: no numbers
         out["results"] = {"error": str(exc)}
@@ -150,44 +179,59 @@ def calculate(
     return out
 
 
-def power_range(
-    u_range_v: Sequence[float | None],
-    i_range_a: Sequence[float | None],
-    usable: Sequence[int],
-    settings: PointSettings,
-) -> dict[str, Any]:
-    """The power range of the window: the largest Urange x Irange read with the used samples,
-    or the station's declared range_w (flagged) when the analyser reported none."""
-    pairs = [
-        (u_range_v[i], i_range_a[i])
-        for i in usable
-        if i < len(u_range_v) and i < len(i_range_a) and None not in (u_range_v[i], i_range_a[i])
-    ]
-    if pairs:
-        u, i = max(pairs, key=lambda pair: pair[0] * pair[1])  # type: ignore[operator]
-        assert u is not None and i is not None
-        return {"voltage_v": u, "current_a": i, "power_w": u * i, "source": RANGE_READ_BACK,
-                "declared": False}  # fmt: skip
-    acc = settings.accuracies
-    declared = acc.power_range_w if acc is not None else None
-    return {"voltage_v": None, "current_a": None, "power_w": declared, "source": RANGE_DECLARED,
-            "declared": True}  # fmt: skip
+def _sum(values: Sequence[float | None]) -> float | None:
+    """A frame's power: the sum of its parts, None when any part was not OK."""
+    if any(v is None for v in values):
+        return None
+    return math.fsum(values)  # type: ignore[arg-type]
 
 
-def _on_range(settings: PointSettings, ranges: Mapping[str, Any]) -> PointSettings:
-    """The settings with the range term on the range read back (unchanged when declared)."""
+def _on_range(settings: PointSettings, ranges: Sequence[PartRange]) -> PointSettings:
+    """The settings with each part's range term on the range read back (unchanged where the
+    station's declared one is used)."""
     acc = settings.accuracies
-    if acc is None or ranges["declared"]:
+    if acc is None:
         return settings
-    source = (
-        f"range_pct ±{acc.power_pct_range:g} % of the range {RANGE_READ_BACK}: "
-        f"Urange {ranges['voltage_v']:g} V × Irange {ranges['current_a']:g} A = "
-        f"{ranges['power_w']:g} W"
+    parts = []
+    for part, used in zip(acc.power_parts, ranges, strict=True):
+        if used.power_w is None or used.declared:
+            parts.append(part)
+            continue
+        source = (
+            f"range_pct ±{part.pct_range:g} % of the range {RANGE_READ_BACK}: "
+            f"{used.text()} = {used.power_w:g} W"
+        )
+        parts.append(
+            dataclasses.replace(
+                part, range_w=used.power_w, sources={**part.sources, "power_range": source}
+            )
+        )
+    return dataclasses.replace(
+        settings, accuracies=dataclasses.replace(acc, power_parts=tuple(parts))
     )
-    acc = dataclasses.replace(
-        acc, power_range_w=ranges["power_w"], sources={**acc.sources, "power_range": source}
-    )
-    return dataclasses.replace(settings, accuracies=acc)
+
+
+def _parts(
+    settings: PointSettings, ranges: Sequence[PartRange], means: Sequence[float]
+) -> list[dict[str, Any]]:
+    """Each power part as result.json lists it: channel, instrument, mean, the range it was
+    measured on, and its Type B u and share of the analysers' variance (None without
+    accuracies)."""
+    acc = settings.accuracies
+    shares = part_uncertainties(acc.power_parts, means) if acc else [(None, None)] * len(means)
+    return [
+        {
+            "channel": part.channel,
+            "instrument": part.instrument,
+            "mean_w": mean,
+            "range": used.as_dict(),
+            "u_w": u,
+            "u_share": share,
+        }
+        for part, used, mean, (u, share) in zip(
+            settings.sensors.power, ranges, means, shares, strict=True
+        )
+    ]
 
 
 def _steady(
@@ -195,6 +239,7 @@ def _steady(
     t_in: list[float],
     t_out: list[float],
     p: list[float],
+    means: tuple[float, ...],
     s: PointSettings,
     dp: float,
     pump: capacity.PumpCorrection | None,
@@ -226,6 +271,7 @@ def _steady(
         PointStats.from_series(t_in, t_out, qv, p),
         dev_outlet_k=deviations.get("water_outlet", 0.0),
         dev_air_k=deviations.get("air_dry_bulb", 0.0),
+        p_parts_w=means,
     )
     u = point_uncertainty(
         stats,
@@ -260,6 +306,7 @@ def _transient(
     t_in: list[float],
     t_out: list[float],
     p: list[float],
+    means: tuple[float, ...],
     defrost: list[bool],
     s: PointSettings,
     dp: float,
@@ -318,6 +365,7 @@ def _transient(
         p_w=mean(p),
         dev_outlet_k=deviations.get("water_outlet", 0.0),
         dev_air_k=deviations.get("air_dry_bulb", 0.0),
+        p_parts_w=means,
     )
     b = point_uncertainty(
         at_means, s.accuracies, p_pa=s.pressure_pa, meter=s.meter, dp_pa=dp, pump=pump, k=s.k

@@ -25,6 +25,9 @@ standard deviation of the mean over the collection period, added in quadrature):
     u²(qV) = (a_q·qV / d_q)² + s̄²(qV)              a_q: fraction of reading
     u²(P)  = ((a_rd·P + a_rg·R) / d_P)² + s̄²(P)      reading and range terms add linearly:
                                                     they are one maker's limit
+        P a sum of parts (bench.metrology.parts, decision 0281): each part's terms from its
+        own analyser at its own mean and range; parts on one analyser add linearly, the
+        analysers in quadrature (GUM 5.2 with r = 1, and 5.1 with r = 0).
     u(ρ·cp)/(ρ·cp) = w  (formulation uncertainty, optional, 0 neglects it)
 
     u²(Φ)   = (∂Φ/∂qV)²·u²(qV) + (∂Φ/∂t)²·u²(ΔT) + (w·Φ)²
@@ -63,6 +66,7 @@ from typing import Any
 
 from bench.metrology import water
 from bench.metrology.capacity import MeterPosition, PumpCorrection, steady_point
+from bench.metrology.parts import PartAccuracy
 
 _S_PER_H = 3600.0
 _RECTANGULAR = math.sqrt(3.0)
@@ -81,15 +85,12 @@ class Accuracies:
     r_t: float = 0.0
     flow_pct_reading: float
     flow_divisor: float = _RECTANGULAR
-    power_pct_reading: float
-    power_pct_range: float = 0.0
-    power_range_w: float = 0.0
-    power_divisor: float = _RECTANGULAR
+    # the analyser behind each power part, in `Sensors.power` order (bench.metrology.parts)
+    power_parts: tuple[PartAccuracy, ...]
     rho_cp_pct: float = 0.0
     # issue 13: the complete budget; all standard uncertainties (already divided), 0 = not given
     u_t_drift_k: float = 0.0  # each temperature sensor's drift since calibration, K
     u_flow_drift_rel: float = 0.0  # flow meter drift, fraction of reading
-    u_power_drift_rel: float = 0.0  # power analyser drift, fraction of reading
     u_rho_rel: float = 0.0  # density formulation, fraction
     u_cp_rel: float = 0.0  # isobaric heat capacity formulation, fraction
     u_heat_loss_w: float = 0.0  # heat exchanged by the test section with the room, W
@@ -104,13 +105,9 @@ class Accuracies:
             "u_t_in_k",
             "u_t_out_k",
             "flow_pct_reading",
-            "power_pct_reading",
-            "power_pct_range",
-            "power_range_w",
             "rho_cp_pct",
             "u_t_drift_k",
             "u_flow_drift_rel",
-            "u_power_drift_rel",
             "u_rho_rel",
             "u_cp_rel",
             "u_heat_loss_w",
@@ -124,9 +121,10 @@ class Accuracies:
                 raise ValueError(f"{name} = {value!r} must be a non-negative number")
         if not -1.0 <= self.r_t <= 1.0:
             raise ValueError(f"r_t = {self.r_t!r} must be a correlation coefficient in [-1, 1]")
-        for name in ("flow_divisor", "power_divisor"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} = {getattr(self, name)!r} must be positive")
+        if not self.flow_divisor > 0:
+            raise ValueError(f"flow_divisor = {self.flow_divisor!r} must be positive")
+        if not self.power_parts:
+            raise ValueError("power_parts: the power needs the accuracy of at least one part")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,6 +145,7 @@ class PointStats:
     n_eff: Mapping[str, float] = field(default_factory=dict)  # series -> effective samples
     dev_outlet_k: float = 0.0  # mean deviation of the outlet from its set value, K
     dev_air_k: float = 0.0  # mean deviation of the air dry bulb from its set value, K
+    p_parts_w: tuple[float, ...] = ()  # each power part's mean; () = p_w is the one part
 
     @property
     def s_delta_t(self) -> float:
@@ -548,59 +547,12 @@ def _capacity_rows(
 
 
 def _power_rows(stats: PointStats, acc: Accuracies) -> list[Contribution]:
-    src = acc.sources.get
     p = stats.p_w
-    reading = acc.power_pct_reading / 100.0 * abs(p) / acc.power_divisor
-    range_u = acc.power_pct_range / 100.0 * acc.power_range_w / acc.power_divisor
-    # reading and range are one maker's limit: they add linearly (module docstring); the
-    # budget shows them as two rows whose squares sum to the linear sum's square
-    both = reading + range_u
-    share = both**2 - reading**2
-    rows = [
-        Contribution(
-            "power analyser, % of reading",
-            "B",
-            p,
-            "W",
-            reading,
-            "W",
-            acc.power_divisor,
-            1.0,
-            "1",
-            reading,
-            src("power_reading", "station accuracy reading_pct"),
-        ),
-        Contribution(
-            f"power analyser, % of range ({acc.power_range_w:g} W)",
-            "B",
-            acc.power_range_w,
-            "W",
-            range_u,
-            "W",
-            acc.power_divisor,
-            1.0,
-            "1",
-            math.sqrt(max(0.0, share)),
-            src("power_range", "station accuracy range_pct, range_w"),
-        ),
-    ]
-    if acc.u_power_drift_rel:
-        u = acc.u_power_drift_rel * abs(p)
-        rows.append(
-            Contribution(
-                "power analyser drift",
-                "B",
-                p,
-                "W",
-                u,
-                "W",
-                math.sqrt(3.0),
-                1.0,
-                "1",
-                u,
-                src("power_drift", "station accuracy"),
-            )
-        )
+    means = stats.p_parts_w or (p,)
+    if len(means) != len(acc.power_parts):
+        raise ValueError(f"{len(means)} power part means for {len(acc.power_parts)} parts")
+    limits, drifts = power_type_b_rows(acc.power_parts, means)
+    rows = limits + drifts
     rows += _condition_rows(
         stats,
         output_w=p,
@@ -623,6 +575,68 @@ def _power_rows(stats: PointStats, acc: Accuracies) -> list[Contribution]:
             _type_a_source(stats.n, stats.n_eff.get("p")),
         )
     )
+    return rows
+
+
+def power_type_b_rows(
+    parts: Sequence[PartAccuracy], means_w: Sequence[float]
+) -> tuple[list[Contribution], list[Contribution]]:
+    """The analysers' budget rows: (reading and range rows, drift rows).
+
+    Within one analyser the terms add linearly: each row's contribution is √(S_k² − S_(k−1)²)
+    with S_k the running linear sum, so the rows' squares sum to the linear sum's square and
+    the budget stays a root sum of squares; across analysers the rows simply add in squares."""
+    limit_rows: list[Contribution] = []
+    drift_rows: list[Contribution] = []
+    for group in _by_instrument(parts, means_w):
+        limits: list[tuple[str, float | None, float, float, str]] = []
+        drifts: list[tuple[str, float | None, float, float, str]] = []
+        for acc, mean in group:
+            reading, range_u, drift = acc.terms(mean)
+            name = f"power analyser {acc.label}" if acc.label else "power analyser"
+            src = acc.sources.get
+            range_src = src("power_range", "station accuracy range_pct, range_w")
+            limits += [
+                (f"{name}, % of reading", mean, reading, acc.divisor,
+                 src("power_reading", "station accuracy reading_pct")),
+                (f"{name}, % of range ({acc.range_w:g} W)", acc.range_w, range_u, acc.divisor,
+                 range_src),
+            ]  # fmt: skip
+            if acc.u_drift_rel:
+                drifts.append(
+                    (
+                        f"{name} drift",
+                        mean,
+                        drift,
+                        _RECTANGULAR,
+                        src("power_drift", "station accuracy"),
+                    )
+                )
+        limit_rows += _linear(limits)
+        drift_rows += _linear(drifts)
+    return limit_rows, drift_rows
+
+
+def _by_instrument(
+    parts: Sequence[PartAccuracy], means_w: Sequence[float]
+) -> list[list[tuple[PartAccuracy, float]]]:
+    groups: dict[str, list[tuple[PartAccuracy, float]]] = {}
+    for acc, mean in zip(parts, means_w, strict=True):
+        groups.setdefault(acc.instrument, []).append((acc, mean))
+    return list(groups.values())
+
+
+def _linear(
+    terms: Sequence[tuple[str, float | None, float, float, str]],
+) -> list[Contribution]:
+    rows = []
+    running = 0.0
+    for k, (name, value, u, divisor, source) in enumerate(terms):
+        before, running = running, (running + u if k else u)
+        contribution = u if k == 0 else math.sqrt(max(0.0, running**2 - before**2))
+        rows.append(
+            Contribution(name, "B", value, "W", u, "W", divisor, 1.0, "1", contribution, source)
+        )
     return rows
 
 

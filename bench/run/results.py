@@ -16,32 +16,43 @@ from bench.run.frame import Frame
 from bench.run.points import HP_DEFROST, HP_HEAT, POWER, WATER_FLOW, WATER_IN, WATER_OUT
 from bench.run.sequencer import PointOutcome
 
-__all__ = ["PointSettings", "WaterSide", "missing_results", "point_results", "window_samples"]
+__all__ = [
+    "PointSettings",
+    "WaterSide",
+    "missing_results",
+    "point_results",
+    "sampled",
+    "window_samples",
+]
 
-U_RANGE = "power_analyser.Urange"  # the ranges the analyser measured on (its driver reads them)
-I_RANGE = "power_analyser.Irange"
-SAMPLED = (WATER_FLOW, WATER_IN, WATER_OUT, POWER, HP_DEFROST, U_RANGE, I_RANGE)
+SAMPLED = (WATER_FLOW, WATER_IN, WATER_OUT, POWER, HP_DEFROST)  # and the power parts' channels
 # the uncertainty a record keeps: the estimates; the budget rows are result.json's
 RECORDED_UNCERTAINTY = ("available", "reason", "k", "type_a", "capacity_w", "power_w", "cop")
 
 Columns = Mapping[str, Sequence[float | None]]
 
 
-def window_samples(t: Sequence[float], cols: Columns) -> Samples:
+def sampled(settings: PointSettings) -> tuple[str, ...]:
+    """The channels the point calculation reads: the contract's, and each power part's column
+    and range columns (`settings.sensors`)."""
+    return tuple(dict.fromkeys((*SAMPLED, *settings.channels())))
+
+
+def window_samples(t: Sequence[float], cols: Columns, settings: PointSettings) -> Samples:
     """The calculation's inputs from a window's channel columns (a missing channel: all None)."""
 
     def col(channel: str) -> Sequence[float | None]:
         return cols.get(channel) or [None] * len(t)
 
+    parts = settings.sensors.power
     return Samples(
         t=t,
         flow_m3h=col(WATER_FLOW),
         inlet_c=col(WATER_IN),
         outlet_c=col(WATER_OUT),
-        power_w=col(POWER),
+        power={p.channel: col(p.channel) for p in parts},
         defrost=col(HP_DEFROST),
-        u_range_v=col(U_RANGE),
-        i_range_a=col(I_RANGE),
+        ranges={c: col(c) for p in parts for pair in p.ranges for c in pair},
     )
 
 
@@ -73,13 +84,13 @@ def point_results(outcome: PointOutcome, settings: PointSettings) -> dict[str, A
     frames = outcome.frames
     if not frames:
         return {}
-    cols = {c: [f.value(c) for f in frames] for c in SAMPLED}
+    cols = {c: [f.value(c) for f in frames] for c in sampled(settings)}
     deviations = {
         name: float((outcome.quantities.get(name) or {}).get("mean_deviation") or 0.0)
         for name in ("water_outlet", "air_dry_bulb")
     }
     numbers = calculate(
-        window_samples([f.t for f in frames], cols),
+        window_samples([f.t for f in frames], cols, settings),
         transient=outcome.transient,
         settings=settings,
         deviations=deviations,

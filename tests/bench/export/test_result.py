@@ -22,7 +22,7 @@ from bench.export import export_run
 from bench.export.result import SCHEMA_VERSION, build_result, dumps, schema, schema_problems
 from bench.export.rundata import load_run
 from bench.export.settings import bench_settings
-from bench.metrology.point import RANGE_DECLARED, power_range
+from bench.metrology.parts import RANGE_DECLARED, part_range
 from bench.station import load_station, sim_station_path
 from bench.store import RunStore
 from tests.bench.export.conftest import EN14511_PLAN, full_station_text, run_plan
@@ -80,6 +80,10 @@ def test_instruments_carry_the_station_files_serials_and_calibration(en14511_run
         due = entry.get("calibration_due")
         assert listed[role]["calibration_due"] == (due.isoformat() if due else None)
         assert listed[role]["accuracy"] == entry.get("accuracy", {})
+        assert listed[role]["name"] == role  # the four-role station: named as the role
+        assert listed[role]["certificate"] == entry.get("calibration_certificate", "")
+        calibrated = entry.get("calibrated")
+        assert listed[role]["calibrated"] == (calibrated.isoformat() if calibrated else None)
     # the simulated WT310E reports the serial the station file names
     assert listed["power_analyser"]["serial_check"] == "match"
     assert listed["power_analyser"]["reported"]["model"] == "WT310E"
@@ -305,7 +309,7 @@ def test_the_shipped_sim_station_gives_every_accuracy():
     settings = load_station(sim_station_path()).point_settings()
     accuracies, reason = settings.accuracies, settings.accuracy_problem
     assert accuracies is not None and reason == ""
-    assert accuracies.power_range_w == 6000.0
+    assert accuracies.power_parts[0].range_w == 6000.0
 
 
 def test_a_misspelt_accuracy_key_makes_the_uncertainty_not_available(tmp_path):
@@ -445,6 +449,30 @@ def test_each_point_records_the_power_range_read_back_in_its_window(en14511_run,
         assert row["value"] == u * i and "read back" in row["source"]
 
 
+def test_each_point_lists_its_power_part_with_range_and_uncertainty(en14511_run, doc14511):
+    """The four-role station: one part, the analyser's P, on the range its sensor row names;
+    its Type B u from the station's limits by hand, and all of the analysers' share."""
+    pa = tomllib.loads(en14511_run.station.read_text())["instruments"]["power_analyser"]
+    acc = pa["accuracy"]
+    checked = 0
+    for point in doc14511["points"]:
+        if point["window"] is None:
+            assert point["power_parts"] == []
+            continue
+        (part,) = point["power_parts"]
+        assert (part["channel"], part["instrument"]) == (P, "power_analyser")
+        assert part["range"]["power_w"] == _power_sensor(point)["range"]
+        (element,) = part["range"]["elements"]
+        assert (element["voltage"], element["current"]) == (U_RNG, I_RNG)
+        mean, rng = part["mean_w"], part["range"]["power_w"]
+        limit = (acc["reading_pct"] * mean + acc["range_pct"] * rng) / 100 / math.sqrt(3)
+        drift = acc["drift_pct"] / 100 * mean / math.sqrt(3)
+        assert part["u_w"] == pytest.approx(math.hypot(limit, drift), rel=1e-12)
+        assert part["u_share"] == 1.0
+        checked += 1
+    assert checked >= 2
+
+
 def test_ranges_fixed_in_the_station_options_are_the_ones_recorded(tmp_path):
     """600 V x 20 A set by the driver at setup: 12 000 W in the record, twice the declared."""
     text = full_station_text().replace(
@@ -464,13 +492,14 @@ def test_ranges_fixed_in_the_station_options_are_the_ones_recorded(tmp_path):
 
 def test_without_a_range_from_the_analyser_the_declared_one_is_used_and_flagged():
     settings = bench_settings(sim_station_path().read_text(), "sim.toml")
-    ranges = power_range([None, None], [300.0, None], [0, 1], settings)
-    assert ranges == {
-        "voltage_v": None,
-        "current_a": None,
+    (part,) = settings.sensors.power
+    declared = settings.accuracies.power_parts[0].range_w
+    ranges = part_range(part, {U_RNG: [None, None], I_RNG: [300.0, None]}, [0, 1], declared)
+    assert ranges.as_dict() == {
+        "elements": [],
         "power_w": 6000.0,
         "source": RANGE_DECLARED,
         "declared": True,
     }
-    read = power_range([300.0, 300.0], [10.0, 20.0], [0, 1], settings)
-    assert (read["power_w"], read["current_a"], read["declared"]) == (6000.0, 20.0, False)
+    read = part_range(part, {U_RNG: [300.0, 300.0], I_RNG: [10.0, 20.0]}, [0, 1], declared)
+    assert (read.power_w, read.elements[0].current_a, read.declared) == (6000.0, 20.0, False)

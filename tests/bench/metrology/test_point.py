@@ -28,10 +28,9 @@ def samples(power: list[float | None]) -> Samples:
         flow_m3h=[1.6] * n,
         inlet_c=[30.0] * n,
         outlet_c=[35.0] * n,
-        power_w=power,
+        power={"power_analyser.P": power},
         defrost=[0.0] * n,
-        u_range_v=[None] * n,
-        i_range_a=[None] * n,
+        ranges={},
     )
 
 

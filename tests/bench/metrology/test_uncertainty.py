@@ -7,16 +7,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bench.metrology.capacity import PumpCorrection, heating_capacity
+from bench.metrology.parts import PartAccuracy
 from bench.metrology.uncertainty import Accuracies, PointStats, point_uncertainty
+
+ANALYSER = (PartAccuracy(pct_reading=0.1),)
 
 STATION = Accuracies(
     u_t_in_k=0.05,  # standard uncertainty of each Pt100, K
     u_t_out_k=0.05,
     r_t=0.0,  # calibrated independently
     flow_pct_reading=0.5,  # ±0.5 % of reading, rectangular → /√3
-    power_pct_reading=0.1,  # ±(0.1 % of reading + 0.1 % of range), rectangular → /√3
-    power_pct_range=0.1,
-    power_range_w=3000.0,
+    # ±(0.1 % of reading + 0.1 % of range), rectangular → /√3
+    power_parts=(PartAccuracy(pct_reading=0.1, pct_range=0.1, range_w=3000.0),),
 )
 POINT = PointStats(
     t_in_c=30.0,
@@ -72,7 +74,9 @@ def test_k_scales_only_the_expanded_uncertainty():
 
 
 def test_zero_inputs_give_zero_uncertainty():
-    exact = Accuracies(u_t_in_k=0, u_t_out_k=0, flow_pct_reading=0, power_pct_reading=0)
+    exact = Accuracies(
+        u_t_in_k=0, u_t_out_k=0, flow_pct_reading=0, power_parts=(PartAccuracy(pct_reading=0),)
+    )
     steady = PointStats(t_in_c=30.0, t_out_c=35.0, qv_m3h=1.2, p_w=2000.0)
     r = point_uncertainty(steady, exact, p_pa=3e5, meter="inlet")
     assert (r.phi_w.u, r.p_e_w.u, r.cop.u, r.cop.expanded) == (0, 0, 0, 0)
@@ -80,7 +84,7 @@ def test_zero_inputs_give_zero_uncertainty():
 
 def test_fully_correlated_identical_sensors_cancel_in_delta_t():
     pair = Accuracies(
-        u_t_in_k=0.05, u_t_out_k=0.05, r_t=1.0, flow_pct_reading=0.5, power_pct_reading=0.1
+        u_t_in_k=0.05, u_t_out_k=0.05, r_t=1.0, flow_pct_reading=0.5, power_parts=ANALYSER
     )
     r = point_uncertainty(POINT, pair, p_pa=3e5, meter="inlet")
     assert r.budget_phi_w["temperature sensors"] == pytest.approx(0, abs=1e-9)
@@ -111,12 +115,18 @@ def test_from_series_uses_the_scatter_of_delta_t_itself():
 
 @pytest.mark.parametrize(
     "bad",
-    [dict(u_t_in_k=-0.1), dict(r_t=1.5), dict(flow_divisor=0), dict(power_pct_range=math.nan)],
+    [dict(u_t_in_k=-0.1), dict(r_t=1.5), dict(flow_divisor=0), dict(power_parts=())],
 )
 def test_accuracies_are_checked(bad):
-    base = dict(u_t_in_k=0.05, u_t_out_k=0.05, flow_pct_reading=0.5, power_pct_reading=0.1)
+    base = dict(u_t_in_k=0.05, u_t_out_k=0.05, flow_pct_reading=0.5, power_parts=ANALYSER)
     with pytest.raises(ValueError):
         Accuracies(**(base | bad))
+
+
+@pytest.mark.parametrize("bad", [dict(pct_range=math.nan), dict(range_w=-1.0), dict(divisor=0)])
+def test_a_power_parts_limits_are_checked(bad):
+    with pytest.raises(ValueError):
+        PartAccuracy(**({"pct_reading": 0.1} | bad))
 
 
 positive = st.floats(0.0, 1.0)
@@ -128,9 +138,7 @@ def test_cop_relative_uncertainty_is_quadrature_sum(u_in, u_out, flow, prd, prg,
         u_t_in_k=u_in,
         u_t_out_k=u_out,
         flow_pct_reading=flow,
-        power_pct_reading=prd,
-        power_pct_range=prg,
-        power_range_w=5000.0,
+        power_parts=(PartAccuracy(pct_reading=prd, pct_range=prg, range_w=5000.0),),
     )
     stats = PointStats(t_in_c=40, t_out_c=45, qv_m3h=1.5, p_w=2500, s_p=10 * sp, s_t_out=sp)
     r = point_uncertainty(stats, acc, p_pa=2e5, meter="outlet")
@@ -169,9 +177,7 @@ def test_the_full_budget_adds_up_with_the_correlation_row_negative():
         flow_pct_reading=0.5,
         flow_divisor=2.0,
         u_flow_drift_rel=0.0025 / math.sqrt(3),
-        power_pct_reading=0.1,
-        power_pct_range=0.1,
-        power_range_w=6000.0,
+        power_parts=(PartAccuracy(pct_reading=0.1, pct_range=0.1, range_w=6000.0),),
         u_cp_rel=0.0005,
         u_heat_loss_w=50 / math.sqrt(3),
         phi_per_k_air=0.03,
