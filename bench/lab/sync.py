@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -299,7 +298,7 @@ def _other_rows(run_pk: int, package: Package) -> list[_Rows]:
 
 def _points(run: int, result: dict[str, Any]) -> list[_Rows]:
     points, quantities = [], []
-    for p in result["points"]:
+    for position, p in enumerate(result["points"]):
         results = p.get("results") or {}
         unc = p.get("uncertainty") or {}
 
@@ -324,7 +323,8 @@ def _points(run: int, result: dict[str, Any]) -> list[_Rows]:
                 expanded("power_w"),
                 results.get("cop"),
                 expanded("cop"),
-                json.dumps(p),  # now, not when queued: this is made while the server works
+                position,
+                run,
             )
         )
         for name, value in results.items():
@@ -336,7 +336,8 @@ def _points(run: int, result: dict[str, Any]) -> list[_Rows]:
         (
             "INSERT INTO points (run, idx, point_id, status, reason, started, ended, first_seq,"
             " last_seq, capacity_w, capacity_u_w, power_w, power_u_w, cop, cop_u, result)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+            " (SELECT result -> 'points' -> %s FROM runs WHERE id = %s))",  # parsed once
             points,
         ),
         (  # one statement, not one per quantity (binary arrays: see the events)
