@@ -41,6 +41,7 @@ class Package:
     result: dict[str, Any]
     run_id: str
     channels: list[tuple[str, str]]  # (id, unit) in frame order
+    result_text: str  # result.json as verified, for the database to parse itself
 
     @property
     def store_path(self) -> Path:
@@ -101,7 +102,8 @@ def open_package(run_dir: Path) -> Package:
     if problems:
         raise PackageRefused(f"{run_dir}: package does not verify: " + "; ".join(problems[:3]))
     try:
-        result = json.loads((run_dir / RESULT_NAME).read_text(encoding="utf-8"))
+        result_text = (run_dir / RESULT_NAME).read_text(encoding="utf-8")
+        result = json.loads(result_text)
     except (OSError, ValueError) as exc:
         raise PackageRefused(f"{run_dir / RESULT_NAME}: cannot read: {exc}") from None
     bad = schema_problems(result)
@@ -123,7 +125,7 @@ def open_package(run_dir: Path) -> Package:
             f"{RESULT_NAME} (run {result['run']['id']}, {result['run']['frames']} frames)"
         )
     sha = hashlib.sha256((run_dir / SUMS_NAME).read_bytes()).hexdigest()
-    return Package(run_dir, sha, result, run_id, [(c, u) for c, u in channels])
+    return Package(run_dir, sha, result, run_id, [(c, u) for c, u in channels], result_text)
 
 
 PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z, PostgreSQL's timestamp zero

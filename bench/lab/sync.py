@@ -23,7 +23,11 @@ from psycopg.types.json import Jsonb
 from bench.lab.package import COPY_HEADER, COPY_TRAILER, Buffer, Package
 from bench.lab.schema import MIGRATION_LOCK
 
-BATCH_FRAMES = 5000  # rows per packed block: ~3 MB of binary COPY data at 42 channels
+# Rows per packed block (~300 KB of binary COPY data at 42 channels). Fewer than the cyclic
+# GC's first threshold (700 new container objects): a block's row tuples are gone before a
+# collection could see them. Blocks of 5000 set off collections that promoted them, and now
+# and then a full one over the whole heap: 50-120 ms, more than the rest of our work.
+BATCH_FRAMES = 500
 COPY_FRAMES = "COPY frames (run, seq, t, value, quality, detail) FROM STDIN (FORMAT binary)"
 PARTITION_LOCK = MIGRATION_LOCK + 1
 
@@ -51,35 +55,46 @@ def sync_run(
 ) -> SyncOutcome:
     """Put `package` into the database `conn` (autocommit) points at; see the module doc.
 
-    Five round trips whatever the run's size (a raw COPY takes four): the lookup, one
-    pipeline with the shared rows' transaction and all of the run's rows but its frames, the
-    frames' COPY (two), the commit. On a loaded machine each waits for a CPU slice on both
-    sides."""
-    result = package.result
-    run = result["run"]
+    Five round trips whatever the run's size (a raw COPY takes four): the lookup; one
+    pipeline with the shared rows' transaction and the run's row; the frames' COPY (two);
+    one pipeline with the run's other rows and the commit. Ordered so that the server never
+    waits for us: the frames are read and packed in a thread from the lookup on, and the
+    other rows are made while the server stores the frames (the run's row goes first: the
+    frames reference it)."""
+    run = package.result["run"]
     sha, frames, directory, run_pk = conn.execute(LOOKUP, (package.run_id,)).fetchone()
     if sha is not None:
         return _outcome(package, sha, frames, directory)
     with contextlib.ExitStack() as reading:
+        blocks = reading.enter_context(package.copy_blocks(run_pk, batch))
         try:
             try:
                 with conn.pipeline():
-                    _shared_rows(conn, result)
+                    _shared_rows(conn, package.result)
                     conn.execute("BEGIN")
-                    _run_rows(conn, run_pk, package)
-                    # frames read and packed in a thread from here on, while the server works
-                    # through the pipeline (started earlier, it slows the building of it)
-                    blocks = reading.enter_context(package.copy_blocks(run_pk, batch))
+                    _run_row(conn, run_pk, package)
             except psycopg.errors.UniqueViolation as exc:
                 if exc.diag.constraint_name == "runs_run_id_key":  # another sync of this run
                     raise _Concurrent from None  # committed while we prepared ours
                 raise
-            copied = _frames(conn, blocks, run["frames"], batch, on_batch)
+            rest: list[_Rows] = []
+            copied = _frames(
+                conn,
+                blocks,
+                run["frames"],
+                batch,
+                on_batch,
+                lambda: rest.extend(_other_rows(run_pk, package)),
+            )
             if copied != run["frames"]:
                 raise SyncRefused(
                     f"run {package.run_id}: copied {copied} frames of {run['frames']}"
                 )
-            conn.execute("COMMIT")
+            with conn.pipeline():
+                cur = conn.cursor()
+                for query, rows in rest:
+                    cur.executemany(query, rows)
+                conn.execute("COMMIT")
         except BaseException:
             if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
                 with contextlib.suppress(psycopg.Error):  # the error that got us here matters
@@ -202,10 +217,10 @@ def _month(when: dt.datetime) -> dt.datetime:
     return when.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _run_rows(conn: psycopg.Connection, run_pk: int, package: Package) -> None:
-    """The run's row, calibrations, points, events and channels, queued in the caller's
-    pipeline. The run's insert waits for another sync of the same run in progress and fails
-    on its run id if that commits (the rest of the pipeline is then skipped)."""
+def _run_row(conn: psycopg.Connection, run_pk: int, package: Package) -> None:
+    """The run's row, queued in the caller's pipeline. It waits for another sync of the same
+    run in progress and fails on its run id if that commits. `result` is the verified
+    result.json as read: no Python round trip through a dict."""
     result = package.result
     run, bench, unit = result["run"], result["bench"], result["unit"]
     conn.execute(
@@ -215,7 +230,7 @@ def _run_rows(conn: psycopg.Connection, run_pk: int, package: Package) -> None:
         " package_sha256, result) OVERRIDING SYSTEM VALUE VALUES (%s, %s, %s,"
         " (SELECT id FROM stations WHERE name = %s),"
         " (SELECT id FROM units WHERE make = %s AND model = %s AND serial = %s),"
-        " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
         (
             run_pk,
             package.run_id,
@@ -239,10 +254,19 @@ def _run_rows(conn: psycopg.Connection, run_pk: int, package: Package) -> None:
             run.get("hpbench_version"),
             bench.get("station_sha256"),
             package.sha256,
-            Jsonb(result),
+            package.result_text,
         ),
     )
-    conn.cursor().executemany(
+
+
+_Rows = tuple[str, list[tuple[Any, ...]]]  # a statement and its parameter rows
+
+
+def _other_rows(run_pk: int, package: Package) -> list[_Rows]:
+    """The run's calibrations, points, events and channels, as statements to queue in one
+    pipeline (made while the server stores the frames)."""
+    result = package.result
+    calibrations = (
         "INSERT INTO calibrations (run, role, instrument, address, firmware, due, status,"
         " accuracy) VALUES (%s, %s, (SELECT id FROM instruments WHERE driver = %s AND"
         " serial = %s), %s, %s, %s, %s, %s)",
@@ -261,24 +285,24 @@ def _run_rows(conn: psycopg.Connection, run_pk: int, package: Package) -> None:
             for entry in result["instruments"]
         ],
     )
-    _points(conn, run_pk, result)
-    conn.execute(
+    events = (
         "INSERT INTO events (run, id, t, seq, kind, message, data) SELECT %s, id,"
         " to_timestamp(t), seq, kind, message, data::jsonb FROM unnest(%b::int4[],"
         " %b::float8[], %b::int4[], %b::text[], %b::text[], %b::text[])"
         " AS e (id, t, seq, kind, message, data)",  # binary: 6x less CPU to send than text
-        (run_pk, *_columns(package.events(), 6)),
+        [(run_pk, *_columns(package.events(), 6))],
     )
-    conn.execute(
+    channels = (
         "INSERT INTO channels (run, idx, channel, unit) SELECT %s, idx, channel, unit"
         " FROM unnest(%b::text[], %b::text[]) WITH ORDINALITY AS c (channel, unit, idx)",
-        (run_pk, *_columns(package.channels, 2)),
+        [(run_pk, *_columns(package.channels, 2))],
     )
+    return [calibrations, *_points(run_pk, result), events, channels]
 
 
-def _points(conn: psycopg.Connection, run: int, result: dict[str, Any]) -> None:
+def _points(run: int, result: dict[str, Any]) -> list[_Rows]:
     points, quantities = [], []
-    for p in result["points"]:
+    for position, p in enumerate(result["points"]):
         results = p.get("results") or {}
         unc = p.get("uncertainty") or {}
 
@@ -303,7 +327,8 @@ def _points(conn: psycopg.Connection, run: int, result: dict[str, Any]) -> None:
                 expanded("power_w"),
                 results.get("cop"),
                 expanded("cop"),
-                Jsonb(p),
+                position,
+                run,
             )
         )
         for name, value in results.items():
@@ -311,19 +336,21 @@ def _points(conn: psycopg.Connection, run: int, result: dict[str, Any]) -> None:
                 entry = unc.get(name) if isinstance(unc.get(name), dict) else {}
                 numbers = (value, entry.get("u"), entry.get("U"), unc.get("k"))
                 quantities.append((p["index"], name, *(_float(x) for x in numbers)))
-    cur = conn.cursor()
-    cur.executemany(
-        "INSERT INTO points (run, idx, point_id, status, reason, started, ended, first_seq,"
-        " last_seq, capacity_w, capacity_u_w, power_w, power_u_w, cop, cop_u, result)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        points,
-    )
-    conn.execute(  # one statement, not one per quantity (binary arrays: see the events)
-        "INSERT INTO point_results (run, idx, quantity, value, u, expanded_u, k) SELECT %s, *"
-        " FROM unnest(%b::int4[], %b::text[], %b::float8[], %b::float8[], %b::float8[],"
-        " %b::float8[])",
-        (run, *_columns(quantities, 6)),
-    )
+    return [
+        (
+            "INSERT INTO points (run, idx, point_id, status, reason, started, ended, first_seq,"
+            " last_seq, capacity_w, capacity_u_w, power_w, power_u_w, cop, cop_u, result)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+            " (SELECT result -> 'points' -> %s FROM runs WHERE id = %s))",  # parsed once
+            points,
+        ),
+        (  # one statement, not one per quantity (binary arrays: see the events)
+            "INSERT INTO point_results (run, idx, quantity, value, u, expanded_u, k) SELECT"
+            " %s, * FROM unnest(%b::int4[], %b::text[], %b::float8[], %b::float8[],"
+            " %b::float8[], %b::float8[])",
+            [(run, *_columns(quantities, 6))],
+        ),
+    ]
 
 
 def _float(x: float | None) -> float | None:
@@ -342,9 +369,11 @@ def _frames(
     total: int,
     batch: int,
     on_batch: Callable[[int], None] | None,
+    meanwhile: Callable[[], object],
 ) -> int:
     """Every frame with binary COPY, one packed block of `batch` rows per write; returns the
-    rows the server took."""
+    rows the server took. The data is buffered faster than the server stores it:
+    `meanwhile()` runs after the last write, while the server works through the rest."""
     copied = 0
     cur = conn.cursor()
     with cur.copy(COPY_FRAMES) as copy:
@@ -356,4 +385,5 @@ def _frames(
             if on_batch is not None:
                 on_batch(copied)
         copy.write(COPY_TRAILER)
+        meanwhile()
     return cur.rowcount

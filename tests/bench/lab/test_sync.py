@@ -91,7 +91,12 @@ def test_a_run_lands_whole_and_twice_is_a_no_op(lab_url, demo_runs):
             )
             for p in doc["points"]
         ]
-        (package,) = conn.execute("SELECT package_sha256 FROM runs").fetchone()
+        # the sealed JSON, whole per run and per point (the points' taken from the run's)
+        assert [r for (r,) in conn.execute("SELECT result FROM points ORDER BY idx")] == doc[
+            "points"
+        ]
+        package, result = conn.execute("SELECT package_sha256, result FROM runs").fetchone()
+        assert result == doc
     assert before["events"] == len(store_rows(run_dir, "SELECT id FROM events"))
 
     assert package == hashlib.sha256((run_dir / "SHA256SUMS").read_bytes()).hexdigest()
