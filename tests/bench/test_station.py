@@ -58,7 +58,10 @@ PA = "instruments.power_analyser"
             ('serial = "C2PH13047V"', 'serail = "x"'),
             f"lab.toml:8: {PA}.serail: Extra inputs are not permitted",
         ),
-        (("[instruments.power_analyser]", "[instruments.kettle]"), "unknown role 'kettle'"),
+        (
+            ("[instruments.power_analyser]", "[instruments.Kettle]"),
+            "instrument name 'Kettle': lower case letters",
+        ),
         (
             ("[instruments.power_analyser]", "[instruments.heat_pump]"),
             "drives a power_analyser, not a heat_pump",
