@@ -4,7 +4,7 @@ idle session, so a set point, a permissive or a safe state means the same whoeve
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from bench.permissives import Permissives, check_permissives
@@ -14,6 +14,17 @@ from bench.station import BenchState
 from instruments.base import Instrument
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+def commanded(
+    instruments: Mapping[str, Instrument], commands: Mapping[str, str] | None
+) -> dict[str, Instrument]:
+    """Role -> the instrument commanding it (`Station.layout.command_instruments()`): set
+    points, safe state and permissives address roles, whatever the instruments are called.
+    None: the instruments are keyed by role already."""
+    if commands is None:
+        return dict(instruments)
+    return {role: instruments[name] for role, name in commands.items()}
 
 
 async def put_bench_in(
