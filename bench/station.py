@@ -316,7 +316,8 @@ def parse_station(text: str, path: str) -> Station:
 
 
 def _key(loc: tuple[str, ...]) -> str:
-    return ".".join(shown_key(part) for part in loc)
+    """`quantities."water.inlet_c"`: a dotted key quoted, as the file writes it."""
+    return ".".join(f'"{shown_key(p)}"' if "." in p else shown_key(p) for p in loc)
 
 
 def _layout(station: Station) -> tuple[StationLayout, list[Problem]]:
