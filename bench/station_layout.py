@@ -164,6 +164,15 @@ class StationLayout:
         sources = self.sources(quantity)
         return sources[0].split(".", 1)[0] if len(sources) == 1 else None
 
+    def reading_of(self, quantity: str) -> tuple[str, str, float] | None:
+        """(instrument, channel, unit factor) of a quantity mapped to one channel, where a
+        fresh reading of it is taken (the water flow permissive); None otherwise."""
+        sources = self.mapped.get(quantity, ())
+        if len(sources) != 1:
+            return None
+        name, channel = sources[0].split(".", 1)
+        return name, channel, self.factors.get(quantity, 1.0)
+
     def power_parts(self) -> tuple[PowerSource, ...]:
         """The parts of `electrical.power_w`, each with the ranges of the elements it sums."""
         parts = []

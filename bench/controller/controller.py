@@ -39,7 +39,7 @@ from bench.controller.setpoints import (
 from bench.interlocks import Interlocks
 from bench.liblog import library_logs_kept_in
 from bench.run.acquisition import Acquisition
-from bench.run.actuation import actuate, put_bench_in
+from bench.run.actuation import actuate, flow_meter, put_bench_in
 from bench.run.bus import Bus
 from bench.run.commands import Command, SafeState, SetHeatPump
 from bench.run.engine import Engine, Event, Status
@@ -472,6 +472,7 @@ class BenchController:
             on_error=step_failed,
             may_switch_on=lambda: request.epoch == self._epoch and self._may_switch_on(),
             kept_off=lambda: failed.append("heat pump kept off: a safe stop came first"),
+            meter=flow_meter(self.bench.instruments, station.layout),
         )
         if failed:
             raise CommandFailed("; ".join(failed))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ from bench.connect import close_all, connect_all, reason
 from bench.interlocks import Interlock, Interlocks
 from bench.permissives import PermissiveNotMet, Permissives
 from bench.run.acquisition import Acquisition
-from bench.run.actuation import actuate, commanded
+from bench.run.actuation import actuate, commanded, flow_meter
 from bench.run.bus import Bus
 from bench.run.commands import Command, EmulateBuilding, SafeState, SetHeatPump
 from bench.run.emulation import EmulationHost
@@ -43,7 +43,7 @@ from bench.run.sequencer import (
     Sequencer,
 )
 from bench.station import BenchState
-from bench.station_layout import Derived
+from bench.station_layout import StationLayout
 from bench.store import RunStore
 from instruments.base import Identity, Instrument, InstrumentError
 from instruments.clock import Clock
@@ -96,13 +96,14 @@ class Engine:
         identity: Callable[[Mapping[str, Identity]], str | None] | None = None,
         frames: Bus[Frame] | None = None,
         events: Bus[Event] | None = None,
-        commands: Mapping[str, str] | None = None,
-        derived: Iterable[Derived] = (),
+        layout: StationLayout | None = None,
     ) -> None:
         self.identity = identity  # the unit's identity check (bench/run/identity.py)
         self.instruments = instruments  # every named instrument: connected, read, snapshot
-        # role -> the instrument commanding it (`commands`: role -> name; None: keyed by role)
+        # role -> the instrument commanding it (without a layout: keyed by role already)
+        commands = layout.command_instruments() if layout is not None else None
         self.commanded = commanded(instruments, commands)
+        self.meter = flow_meter(instruments, layout)  # the permissive's flow, if not the HM's
         self.period_s = period_s
         self.interlocks = Interlocks(list(interlocks or []), confirm_frames=interlock_frames)
         self.safe = safe or BenchState()
@@ -132,7 +133,7 @@ class Engine:
             on_event=lambda t, kind, msg: self.emit(t, kind, msg, {}),
             first_seq=first_seq,
             plausible=plausible,
-            derived=derived,
+            derived=layout.derived().values() if layout is not None else (),
         )
         self._commands: asyncio.Queue[Command] = asyncio.Queue()
         self._manual: list[Command] = []  # the operator's commands still queued
@@ -437,6 +438,7 @@ class Engine:
             ),
             permissives=self.permissives,
             sleep=self.clock.sleep,
+            meter=self.meter,
         )
 
     def _may_switch_on(self) -> bool:

@@ -312,8 +312,7 @@ def make_engine(
         identity=functools.partial(check_unit_identity, plan.spec.unit.serial, station),
         frames=frames,
         events=events,
-        commands=station.layout.command_instruments(),
-        derived=station.layout.derived().values(),
+        layout=station.layout,
     )
 
 
