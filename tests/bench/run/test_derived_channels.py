@@ -9,13 +9,16 @@ import pytest
 
 from bench.run.acquisition import Acquisition, derive
 from bench.run.runner import bench_channels
-from bench.station import build_instruments, parse_station
+from bench.run.sequencer import Phase
+from bench.station import build_instruments, parse_station, sim_station_path
 from bench.station_layout import Derived
+from bench.store import RunStore
 from instruments.base import Quality, Reading
 from instruments.clock import ScaledClock
 from instruments.sim.catalog import start_simulator
 from instruments.sim.model import BenchModel
-from tests.bench.run.conftest import wait_for
+from tests.bench.run.conftest import plan_text, run_on_sim, wait_for
+from tests.bench.run.test_engine import A7
 
 STATION = """
 [station]
@@ -129,3 +132,44 @@ def test_derive_takes_the_worst_part_and_converts_the_unit():
     assert math.isclose(found.value, 2.0)
     found = derive(d, {"a.q": ok})
     assert (found.quality, found.detail) == (Quality.INVALID, "b.q: no such channel")
+
+
+NAMED = {
+    "[instruments.climate_chamber]": "[instruments.chamber]",
+    "[instruments.power_analyser]": "[instruments.pa]",
+    "[instruments.heat_pump]": "[instruments.hp]",
+    "[instruments.hydraulic_module]": "[instruments.hm]",
+    "[safe_state]": """[commands]
+air = "chamber"
+water = "hm"
+heat_pump = "hp"
+
+[quantities]
+"electrical.power_w" = "pa.P"
+"electrical.voltage_v" = "pa.U"
+"electrical.u_range_v" = "pa.Urange"
+"electrical.i_range_a" = "pa.Irange"
+
+[safe_state]""",
+}
+
+
+async def test_a_plan_runs_on_the_simulated_bench_with_instruments_named_freely(tmp_path):
+    """The sim station with its instruments renamed: commands reach them through [commands],
+    its interlocks watch the derived contract ids, and the point is measured from them."""
+    text = sim_station_path().read_text(encoding="utf-8")
+    for old, new in NAMED.items():
+        assert old in text
+        text = text.replace(old, new)
+    station = tmp_path / "named.toml"
+    station.write_text(text)
+    done = await run_on_sim(tmp_path, plan_text(A7), station=station)
+    assert done.phase == Phase.DONE
+    store = RunStore.open(done.prepared.run_dir)
+    assert {"pa.P", "hp.defrost", "power_analyser.P", "heat_pump.defrost"} <= set(store.channels())
+    [row] = store.points()
+    assert row.status == "valid", row.record.get("reason")
+    capacity, power = done.truth["A7W35"]
+    results = row.record["results"]
+    assert results["capacity_w"] == pytest.approx(capacity, rel=0.01)
+    assert results["power_w"] == pytest.approx(power, rel=0.01)
