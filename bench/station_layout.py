@@ -120,7 +120,10 @@ class StationLayout:
             member = self.members.get(role)
             if member is not None and (member.channels is None or local in member.channels):
                 loc = ("quantities", name) if name in self.mapped else ("commands",)
-                why = f"{name} would be derived as {d.channel}, a channel instruments.{role} has"
+                why = (
+                    f"{name} would be derived as {d.channel}, a channel instruments.{role} has: "
+                    f"give that instrument another name (and name it in [commands])"
+                )
                 found.append((loc, why))
         return found
 

@@ -244,6 +244,11 @@ def test_the_general_form_names_instruments_freely_and_builds_every_one():
             "lab.toml:34: quantities.\"water.flow_m3h\": unit 'kW' is not water.flow_m3h's 'm³/h'",
         ),
         (
+            ("[instruments.hm]", "[instruments.hydraulic_module]"),
+            'lab.toml:33: quantities."water.inlet_c": water.inlet_c would be derived as '
+            "hydraulic_module.inlet_temp, a channel instruments.hydraulic_module has",
+        ),
+        (
             ('channel = "hydraulic_module.volume_flow"', 'channel = "pump.volume_flow"'),
             "interlock 'water flow too low': the station has no 'pump'",
         ),

@@ -162,7 +162,8 @@ def test_a_derived_channel_may_not_take_a_raw_channel_of_an_instrument_named_as_
         (
             ("quantities", "electrical.power_w"),
             "electrical.power_w would be derived as power_analyser.P, a channel "
-            "instruments.power_analyser has",
+            "instruments.power_analyser has: give that instrument another name (and name it in "
+            "[commands])",
         )
     ]
     # the same source as the raw channel is no derivation, so no collision
