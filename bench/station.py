@@ -177,6 +177,7 @@ def _short(text: str, limit: int = 60) -> str:
 class Station(_Strict):
     _source: tuple[str, str] | None = PrivateAttr(default=None)  # (path, text): file:line errors
     _layout: StationLayout | None = PrivateAttr(default=None)
+    _layout_problems: list[Problem] = PrivateAttr(default_factory=list)
     station: StationInfo
     instruments: dict[str, InstrumentEntry]
     # which instrument commands the air, the water, the heat pump (bench/station_layout.py)
@@ -202,12 +203,11 @@ class Station(_Strict):
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
             raise ValueError(f"interlock names must be unique: {_short(', '.join(twice))} twice")
-        provided = self.layout.provided()
         for lock in self.interlocks:
-            if lock.channel is not None and lock.channel in provided:
-                continue  # a contract channel id, derived or raw
             role = lock.role or (lock.channel or "").split(".", 1)[0]
-            if role not in self.instruments:
+            if role in self.instruments:
+                continue
+            if lock.channel is None or lock.channel not in self.layout.provided():
                 name, missing = _short(lock.name), _short(role)
                 raise ValueError(f"interlock {name}: the station has no {missing}")
         return self
@@ -216,7 +216,7 @@ class Station(_Strict):
     def layout(self) -> StationLayout:
         """Which instrument commands what, and where each quantity comes from."""
         if self._layout is None:
-            self._layout = _layout(self)[0]
+            self._layout, self._layout_problems = _layout(self)
         return self._layout
 
     def all_interlocks(self) -> list[Interlock]:
@@ -304,10 +304,10 @@ def parse_station(text: str, path: str) -> Station:
                     f"takes no option {option!r}; it takes {', '.join(sorted(allowed)) or 'none'}"
                 )
     station._source = (path, text)
-    layout, layout_problems = _layout(station)
-    station._layout = layout
+    station.layout  # noqa: B018 - built once (an interlock may have asked already)
     problems += [
-        f"{path}:{toml_line(text, list(loc))}: {_key(loc)}: {why}" for loc, why in layout_problems
+        f"{path}:{toml_line(text, list(loc))}: {_key(loc)}: {why}"
+        for loc, why in station._layout_problems
     ]
     problems += _contract_problems(station)
     if problems:
