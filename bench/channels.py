@@ -86,6 +86,20 @@ QUANTITIES: dict[str, Quantity] = {
         Quantity("hp.electrical_energy_wh", "Wh", "heat_pump.electrical_energy", None, "compared"),
     )
 }
+UNIT_FACTORS: dict[tuple[str, str], float] = {
+    ("l/h", "m³/h"): 0.001,
+    ("l/min", "m³/h"): 0.06,
+    ("kW", "W"): 1000.0,
+}
+"""(source unit, contract unit) -> factor, for a station mapping a quantity to another
+instrument's channel. Nothing else is converted: a mA loop is scaled by the logger reading it."""
+
+
+def convert_factor(unit: str, contract_unit: str) -> float | None:
+    """The factor from `unit` to the contract's, None when they do not convert."""
+    return 1.0 if unit == contract_unit else UNIT_FACTORS.get((unit, contract_unit))
+
+
 DEFROST_DETECTION = ("unit_signal", "none")
 """How a station detects a defrost: the unit's `hp.defrost` signal, or not at all (accepted:
 points below 7 °C run as steady tests, and a defrost shows as an unstable point)."""
@@ -175,25 +189,47 @@ def missing(
     station: Station, q: Quantity, live: Mapping[str, str] | None = None
 ) -> tuple[str, str] | None:
     """(where, why) the station does not provide `q`, or None when it does."""
-    entry = station.instruments.get(q.role)
+    layout = station.layout
+    if q.name in layout.mapped:
+        return _mapped_missing(station, q, live)
+    provider = layout.commands.get(q.role, q.role)
+    entry = station.instruments.get(provider)
     if entry is None:
         return station.where(["station"]), f"{q.name}: the station has no {q.role}"
-    where = station.where(["instruments", q.role, *(["options"] if entry.options else [])])
+    where = station.where(["instruments", provider, *(["options"] if entry.options else [])])
     try:
         provides = registry.quantities(entry.driver, entry.options)
     except RegisterMapError as exc:
         return where, f"{q.name}: {exc.problems[0]}"
     shown_map = f", map {shown_key(str(entry.options['map']))}" if "map" in entry.options else ""
-    what = f"instruments.{q.role} ({entry.driver}{shown_map})"
+    what = f"instruments.{provider} ({entry.driver}{shown_map})"
     local = provides.get(q.name)
     if local is None:
         return where, f"{what} provides no {q.name} ({q.what})"
-    if local != q.local:
+    if local != q.local and provider == q.role:
         return where, (
             f"{what} provides {q.name} as {local!r}, but the engine reads {q.channel} "
             "(bench/channels.py)"
         )
-    if live is not None and live.get(q.channel) != q.unit:
-        found = "no such channel" if q.channel not in live else f"unit {live[q.channel]!r}"
-        return where, f"{what} connected: {q.channel} ({q.name}, {q.unit}): {found}"
+    source = f"{provider}.{local}"
+    if live is not None and live.get(source) != q.unit:
+        found = "no such channel" if source not in live else f"unit {live[source]!r}"
+        return where, f"{what} connected: {source} ({q.name}, {q.unit}): {found}"
+    return None
+
+
+def _mapped_missing(
+    station: Station, q: Quantity, live: Mapping[str, str] | None
+) -> tuple[str, str] | None:
+    """A `[quantities]` entry checked against the connected instruments' channels (on load,
+    the parser checked what the drivers declare)."""
+    if live is None:
+        return None
+    where = station.where(["quantities", q.name])
+    for source in station.layout.mapped[q.name]:
+        unit = live.get(source)
+        if unit is None:
+            return where, f"{q.name}: connected, the bench has no channel {source}"
+        if convert_factor(unit, q.unit) is None:
+            return where, f"{q.name}: connected, {source} reads {unit!r}, not {q.unit!r}"
     return None

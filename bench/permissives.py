@@ -4,7 +4,8 @@ Interlocks (bench/interlocks.py) stop the bench when something goes bad; permiss
 from starting into a bad state. Checked right before every command that starts the unit, on
 fresh readings taken for that purpose (not the last frame, not what was commanded):
 
-    min_water_flow_m3h        the hydraulic module's measured flow is at least this
+    min_water_flow_m3h        the measured flow is at least this (the hydraulic module's, or
+                              the meter a station maps water.flow_m3h to: `FlowSource`)
     require_chamber_responding  the climate chamber answers (its mode is read)
 
 The flow may still be coming up after a water set point: it is read again every
@@ -14,6 +15,7 @@ The flow may still be coming up after a water set point: it is read again every
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,31 +42,45 @@ class Permissives(BaseModel):
     poll_s: float = Field(default=5.0, gt=0, le=600)
 
 
-async def _flow(water: Any) -> tuple[float | None, str]:
+@dataclass(frozen=True)
+class FlowSource:
+    """Where the water flow is read fresh: the station's flow meter, in the contract's m³/h."""
+
+    instrument: Any
+    channel: str = FLOW_CHANNEL
+    factor: float = 1.0  # to m³/h (bench/channels.py UNIT_FACTORS)
+    what: str = "hydraulic module"
+
+
+async def _flow(flow: FlowSource) -> tuple[float | None, str]:
     try:
-        reading = (await water.read()).get(FLOW_CHANNEL)
-    except InstrumentError as exc:  # a silent module is refused at once, not waited for
+        reading = (await flow.instrument.read()).get(flow.channel)
+    except InstrumentError as exc:  # a silent meter is refused at once, not waited for
         raise PermissiveNotMet(
-            f"permissive water flow: hydraulic module does not answer: {reason(exc)}"
+            f"permissive water flow: {flow.what} does not answer: {reason(exc)}"
         ) from None
     if reading is None or reading.quality is not Quality.OK or reading.value is None:
         detail = reading.detail if reading is not None else "no such channel"
         return None, f"water flow not measured: {detail or 'invalid'}"
-    return reading.value, ""
+    return reading.value * flow.factor, ""
 
 
 async def check_permissives(
     instruments: dict[str, Any],
     p: Permissives,
     sleep: Callable[[float], Awaitable[None]],
+    meter: FlowSource | None = None,
 ) -> None:
-    """Return when the heat pump may be switched on; PermissiveNotMet saying why not."""
-    water = instruments.get("hydraulic_module")
-    if water is None:
-        raise PermissiveNotMet("permissive water flow: the station has no hydraulic module")
+    """Return when the heat pump may be switched on; PermissiveNotMet saying why not.
+    `meter`: where the flow is measured, None for the hydraulic module's own."""
+    if meter is None:
+        water = instruments.get("hydraulic_module")
+        if water is None:
+            raise PermissiveNotMet("permissive water flow: the station has no hydraulic module")
+        meter = FlowSource(water)
     waited = 0.0
     while True:
-        flow, why = await _flow(water)
+        flow, why = await _flow(meter)
         if flow is not None and flow >= p.min_water_flow_m3h:
             break
         if flow is not None:

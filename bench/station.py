@@ -1,9 +1,11 @@
-"""The station file (TOML): which driver plays each role, where it is, and what it is.
+"""The station file (TOML): the bench's instruments, where they are, and what they are.
 
-A station file describes one physical bench. Every instrument entry names its driver and
-address, and carries what a certification result must trace: serial number, calibration due
-date, accuracy. Addresses of the form `sim:<endpoint>` point at the simulated bench and are
-filled in when hpbench starts it (`--sim`).
+A station file describes one physical bench. Every instrument entry (any name; one named as a
+role must drive that role) names its driver and address, and carries what a certification
+result must trace: serial number, calibration due date, accuracy. `[commands]` and
+`[quantities]` say which instrument commands what and where each quantity comes from
+(`Station.layout`, bench/station_layout.py). Addresses of the form `sim:<endpoint>` point at
+the simulated bench and are filled in when hpbench starts it (`--sim`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from bench.metrology.accuracy import accuracies_of
 from bench.metrology.point import PointSettings, PumpSetting
 from bench.metrology.station_uncertainty import StationUncertainty
 from bench.permissives import Permissives
+from bench.station_layout import NAME, Member, Problem, StationLayout
 from bench.telemetry.config import TelemetrySettings
 from bench.tomlpos import shown_key, toml_line, validation_messages
 from instruments import registry
@@ -173,8 +176,14 @@ def _short(text: str, limit: int = 60) -> str:
 
 class Station(_Strict):
     _source: tuple[str, str] | None = PrivateAttr(default=None)  # (path, text): file:line errors
+    _layout: StationLayout | None = PrivateAttr(default=None)
+    _layout_problems: list[Problem] = PrivateAttr(default_factory=list)
     station: StationInfo
     instruments: dict[str, InstrumentEntry]
+    # which instrument commands the air, the water, the heat pump (bench/station_layout.py)
+    commands: dict[str, Any] = Field(default_factory=dict)
+    # contract quantity -> "instrument.channel" or a list of them (summed)
+    quantities: dict[str, Any] = Field(default_factory=dict)
     safe_state: BenchState = Field(default_factory=BenchState)  # interlocks, abort, signals
     final_state: BenchState = Field(default_factory=BenchState)  # the end of a plan
     interlocks: list[Interlock] = Field(default_factory=list)
@@ -196,10 +205,19 @@ class Station(_Strict):
             raise ValueError(f"interlock names must be unique: {_short(', '.join(twice))} twice")
         for lock in self.interlocks:
             role = lock.role or (lock.channel or "").split(".", 1)[0]
-            if role not in self.instruments:
+            if role in self.instruments:
+                continue
+            if lock.channel is None or lock.channel not in self.layout.provided():
                 name, missing = _short(lock.name), _short(role)
                 raise ValueError(f"interlock {name}: the station has no {missing}")
         return self
+
+    @property
+    def layout(self) -> StationLayout:
+        """Which instrument commands what, and where each quantity comes from."""
+        if self._layout is None:
+            self._layout, self._layout_problems = _layout(self)
+        return self._layout
 
     def all_interlocks(self) -> list[Interlock]:
         """The declared interlocks, plus a watchdog (silent -> hold) for every instrument
@@ -224,12 +242,18 @@ class Station(_Strict):
     def _roles(cls, value: dict[str, InstrumentEntry]) -> dict[str, InstrumentEntry]:
         if not value:
             raise ValueError("no instruments: name at least one of " + ", ".join(ROLES))
-        for role, entry in value.items():
-            if role not in ROLES:
-                raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+        for name, entry in value.items():
+            if not NAME.fullmatch(name):
+                raise ValueError(
+                    f"instrument name {_short(name)}: lower case letters, digits and _, "
+                    "starting with a letter, at most 32"
+                )
             plays = registry.DRIVERS[entry.driver].role
-            if plays != role:
-                raise ValueError(f"{role}: driver {entry.driver!r} drives a {plays}, not a {role}")
+            if name in ROLES and plays != name:
+                raise ValueError(
+                    f"{name}: driver {entry.driver!r} drives a {plays}, not a {name} "
+                    "(an instrument named as a role must drive it)"
+                )
         return value
 
     def point_settings(self) -> PointSettings:
@@ -280,10 +304,38 @@ def parse_station(text: str, path: str) -> Station:
                     f"takes no option {option!r}; it takes {', '.join(sorted(allowed)) or 'none'}"
                 )
     station._source = (path, text)
+    station.layout  # noqa: B018 - built once (an interlock may have asked already)
+    problems += [
+        f"{path}:{toml_line(text, list(loc))}: {_key(loc)}: {why}"
+        for loc, why in station._layout_problems
+    ]
     problems += _contract_problems(station)
     if problems:
         raise StationError("\n".join(problems))
     return station
+
+
+def _key(loc: tuple[str, ...]) -> str:
+    """`quantities."water.inlet_c"`: a dotted key quoted, as the file writes it."""
+    return ".".join(f'"{shown_key(p)}"' if "." in p else shown_key(p) for p in loc)
+
+
+def _layout(station: Station) -> tuple[StationLayout, list[Problem]]:
+    """The station's layout from what each driver declares and will read (no connection)."""
+    members = {}
+    for name, entry in station.instruments.items():
+        role = registry.DRIVERS[entry.driver].role
+        try:
+            declared = registry.quantities(entry.driver, entry.options)
+        except RegisterMapError:
+            declared = {}  # building the instruments reports the map, with its line
+        try:
+            planned = registry.planned(entry.driver, entry.options)
+        except (InstrumentError, ValueError, TypeError, OSError, RegisterMapError):
+            members[name] = Member(entry.driver, role, declared)  # reported when built
+            continue
+        members[name] = Member(entry.driver, role, declared, planned.channels, planned.groups)
+    return StationLayout.build(members, station.commands, station.quantities)
 
 
 # -- the channel contract (bench/channels.py): what the drivers declare, checked on load -------
@@ -292,12 +344,13 @@ def _contract_problems(station: Station) -> list[str]:
     contradicts. What a plan needs is checked when a plan meets the station
     (bench/run/planning.py), and again on connect."""
     problems = []
-    for role, entry in station.instruments.items():
+    for name, entry in station.instruments.items():
         try:
             provides = registry.quantities(entry.driver, entry.options)
         except RegisterMapError:
             continue  # building the instruments reports the map, with its line
-        where = f"{station.where(['instruments', role])}: instruments.{shown_key(role)}"
+        where = f"{station.where(['instruments', name])}: instruments.{shown_key(name)}"
+        role = registry.DRIVERS[entry.driver].role
         problems += [
             f"{where}: {p}" for p in channels.declaration_problems(entry.driver, role, provides)
         ]
@@ -309,9 +362,10 @@ def _contract_problems(station: Station) -> list[str]:
     if detection == "unit_signal" and missing is not None:
         problems.append(f'{where}: "unit_signal", but {missing[1]}')
     if detection == "none" and missing is None:
-        driver = station.instruments["heat_pump"].driver
+        hp = station.layout.instrument_of("hp.defrost") or "heat_pump"
+        driver = station.instruments[hp].driver
         problems.append(
-            f'{where}: "none", but instruments.heat_pump ({driver}) provides hp.defrost, which '
+            f'{where}: "none", but instruments.{hp} ({driver}) provides hp.defrost, which '
             'the engine acts on: remove the line, or say "unit_signal"'
         )
     return problems
@@ -378,7 +432,7 @@ def resolve_address(address: str, sim_endpoints: dict[str, str] | None) -> str:
 def build_instruments(
     station: Station, sim_endpoints: dict[str, str] | None = None
 ) -> dict[str, Instrument]:
-    """One driver object per role, not yet connected."""
+    """One driver object per named instrument, not yet connected."""
     built: dict[str, Instrument] = {}
     for role, entry in station.instruments.items():
         address = resolve_address(entry.address, sim_endpoints)

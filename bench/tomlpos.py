@@ -15,8 +15,12 @@ _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'.]+)\s*=")
 
 
+_PART = re.compile(r"\s*(\"[^\"]*\"|'[^']*'|[^.]+)\s*(?:\.|$)")
+
+
 def _split_dotted(path: str) -> tuple[str, ...]:
-    return tuple(p.strip().strip("\"'") for p in path.split("."))
+    """`a."b.c"` is two keys: a quoted key keeps its dots (a station's `"water.inlet_c"`)."""
+    return tuple(p.strip().strip("\"'") for p in _PART.findall(path))
 
 
 def toml_line(text: str, loc: Sequence[str | int]) -> int:

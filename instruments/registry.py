@@ -142,5 +142,24 @@ def quantities(driver: str, options: Mapping[str, Any]) -> dict[str, str]:
     return dict(getattr(cls, "quantities", {}))
 
 
+@dataclass(frozen=True)
+class Planned:
+    """What a driver will read, known from its options before anything is connected."""
+
+    channels: dict[str, str]  # channel -> unit
+    groups: tuple[tuple[int, ...], ...]  # Σ groups of a multi-element power analyser
+
+
+def planned(driver: str, options: Mapping[str, Any]) -> Planned:
+    """The channels (and Σ groups) a driver built with `options` will have. Constructors only
+    lay out their channels (no I/O), so one is built at the example address and asked; an
+    option the driver refuses raises as `create` would."""
+    info = DRIVERS[driver]
+    inst = create(driver, driver, info.address_example, **options)
+    layout = getattr(inst, "layout", None)
+    groups: tuple[tuple[int, ...], ...] = getattr(layout, "groups", ())
+    return Planned(inst.channels(), groups)
+
+
 def create(driver: str, name: str, address: str, **options: Any) -> Instrument:
     return DRIVERS[driver].load()(name, address, **options)

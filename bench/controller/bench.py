@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.run.actuation import commanded
 from bench.run.runner import bench_clock, read_station, station_instruments
 from bench.station import Station
 from instruments.base import Instrument
@@ -30,6 +31,16 @@ class Bench:
     sim: bool
     speed: float
     simulator: Any = None  # the SimBenchThread with `sim` (tests inject faults through it)
+
+    @property
+    def commands(self) -> dict[str, str]:
+        """Role -> the name of the instrument commanding it."""
+        return self.station.layout.command_instruments()
+
+    @property
+    def commanded(self) -> dict[str, Instrument]:
+        """Role -> the instrument commanding it (set points, safe state, permissives)."""
+        return commanded(self.instruments, self.commands)
 
 
 @contextlib.contextmanager

@@ -38,8 +38,8 @@ from bench.controller.setpoints import (
 )
 from bench.interlocks import Interlocks
 from bench.liblog import library_logs_kept_in
-from bench.run.acquisition import Acquisition, channels_of
-from bench.run.actuation import actuate, put_bench_in
+from bench.run.acquisition import Acquisition
+from bench.run.actuation import actuate, flow_meter, put_bench_in
 from bench.run.bus import Bus
 from bench.run.commands import Command, SafeState, SetHeatPump
 from bench.run.engine import Engine, Event, Status
@@ -48,6 +48,7 @@ from bench.run.frame import Frame
 from bench.run.runner import (
     Prepared,
     RunRefused,
+    bench_channels,
     check_interlock_channels,
     create_store,
     make_engine,
@@ -155,7 +156,7 @@ class BenchController:
         self.points: list[PointResult] = []  # finished points of the current (or last) run
         self.finished: Finished | None = None  # how the last run ended
         self.connected = False
-        self.limits: dict[str, Limit] = setpoint_limits(bench.instruments, bench.station.limits)
+        self.limits: dict[str, Limit] = setpoint_limits(bench.commanded, bench.station.limits)
         self._idle: Acquisition | None = None
         self._worker: asyncio.Task[None] | None = None
         self._queue: asyncio.Queue[Request] = asyncio.Queue()
@@ -213,13 +214,13 @@ class BenchController:
 
     def channels(self) -> dict[str, str]:
         """Every channel of the bench (id -> unit), in display order."""
-        return channels_of(self.bench.instruments)
+        return bench_channels(self.bench.station, self.bench.instruments)
 
     def setpoint_pairs(self) -> list[SetpointPair]:
-        return setpoint_pairs(self.bench.instruments)
+        return setpoint_pairs(self.bench.instruments, self.bench.commands)
 
     def command_channel(self, role: str, command: str) -> str | None:
-        return command_channel(self.bench.instruments, role, command)
+        return command_channel(self.bench.instruments, role, command, self.bench.commands)
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start_telemetry(self) -> None:
@@ -244,6 +245,7 @@ class BenchController:
             self.period_s,
             self._on_idle_frame,
             on_event=lambda t, kind, msg: self.emit(t, kind, msg, {}),
+            derived=self.bench.station.layout.derived().values(),
         )
         self._idle.start()
         self._worker = asyncio.create_task(self._run_idle_commands(), name="manual-commands")
@@ -293,7 +295,7 @@ class BenchController:
         await self._stop_idle()
         if self.connected and (self._commanded or self.unsafe is not None):
             safe = self.bench.station.safe_state
-            await put_bench_in(self.bench.instruments, safe, self._safe_step_failed)
+            await put_bench_in(self.bench.commanded, safe, self._safe_step_failed)
             self.emit(self.clock.now(), "command", f"safe state ({why})", {})
         await close_all(self.bench.instruments)
         self.connected = False
@@ -394,7 +396,7 @@ class BenchController:
         """The confirmed procedure; an unconfirmed result is an alarm kept active, and tried
         again in the background until a later procedure confirms the safe state."""
         report = await reach_safe_state(
-            self.bench.instruments,
+            self.bench.commanded,
             self.bench.station.safe_state,
             on_error=self._safe_step_failed,
             sleep=self.clock.sleep,
@@ -463,13 +465,14 @@ class BenchController:
 
         station = self.bench.station
         await actuate(
-            self.bench.instruments,
+            self.bench.commanded,
             command,
             safe=station.safe_state,
             final=station.final_state,
             on_error=step_failed,
             may_switch_on=lambda: request.epoch == self._epoch and self._may_switch_on(),
             kept_off=lambda: failed.append("heat pump kept off: a safe stop came first"),
+            meter=flow_meter(self.bench.instruments, station.layout),
         )
         if failed:
             raise CommandFailed("; ".join(failed))

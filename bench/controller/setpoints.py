@@ -7,6 +7,7 @@ themselves.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -40,7 +41,7 @@ class Limit:
 
 
 def setpoint_limits(
-    instruments: dict[str, Instrument], station: BenchLimits | None = None
+    instruments: Mapping[str, Instrument], station: BenchLimits | None = None
 ) -> dict[str, Limit]:
     """What a manual set point may be: each driver's own declared range, narrowed by the
     station's `[limits]`. Raises StationError when a station range is outside the driver's."""
@@ -60,7 +61,7 @@ def setpoint_limits(
     return limits
 
 
-def _driver_limits(instruments: dict[str, Instrument]) -> dict[str, Limit]:
+def _driver_limits(instruments: Mapping[str, Instrument]) -> dict[str, Limit]:
     limits: dict[str, Limit] = {}
     if "climate_chamber" in instruments:
         limits["air_temperature"] = Limit(*CHAMBER_TEMPERATURE_C, "°C")
@@ -88,21 +89,30 @@ class SetpointPair(NamedTuple):
     measured: str | None  # channel measuring it (the bench's own sensors where it has them)
 
 
-def command_channel(instruments: dict[str, Instrument], role: str, command: str) -> str | None:
+Commands = Mapping[str, str] | None  # role -> the instrument commanding it; None: named as roles
+
+
+def command_channel(
+    instruments: Mapping[str, Instrument], role: str, command: str, commands: Commands = None
+) -> str | None:
     """The channel a Modbus driver's map writes for one of its commands."""
-    regmap = getattr(instruments.get(role), "regmap", None)
+    name = (commands or {}).get(role, role)
+    regmap = getattr(instruments.get(name), "regmap", None)
     cmd = regmap.commands.get(command) if regmap is not None else None
-    return channel_id(role, cmd.channel) if cmd is not None else None
+    return channel_id(name, cmd.channel) if cmd is not None else None
 
 
-def setpoint_pairs(instruments: dict[str, Instrument]) -> list[SetpointPair]:
+def setpoint_pairs(
+    instruments: Mapping[str, Instrument], commands: Commands = None
+) -> list[SetpointPair]:
     """What an operator sets by hand, each beside what measures it. The heat pump's flow
     temperature is measured by the bench's own outlet sensor."""
     pairs = []
-    if "climate_chamber" in instruments:
+    chamber = (commands or {}).get("climate_chamber", "climate_chamber")
+    if chamber in instruments:
         pairs += [
-            SetpointPair("air_temperature", "air", "climate_chamber.temperature_sp", AIR_T),
-            SetpointPair("air_humidity", "humidity", "climate_chamber.humidity_sp", AIR_RH),
+            SetpointPair("air_temperature", "air", f"{chamber}.temperature_sp", AIR_T),
+            SetpointPair("air_humidity", "humidity", f"{chamber}.humidity_sp", AIR_RH),
         ]
     wanted = [
         ("water_inlet", "water inlet", "hydraulic_module", "inlet_temperature", WATER_IN),
@@ -111,7 +121,7 @@ def setpoint_pairs(instruments: dict[str, Instrument]) -> list[SetpointPair]:
         ("hp_demand", "HP demand", "heat_pump", "demand", None),
     ]
     for key, label, role, command, measured in wanted:
-        channel = command_channel(instruments, role, command)
+        channel = command_channel(instruments, role, command, commands)
         if channel is not None:
             pairs.append(SetpointPair(key, label, channel, measured))
     return pairs

@@ -8,16 +8,23 @@ grid; a tick that could not be served in time is skipped and counted, never queu
 
 Each frame is handed over packed as a run-store row in `channels()` order (`FrameLayout`), the
 order a run's store is created with, so the store inserts it as it is.
+
+A station whose quantities come from other instruments than the contract's roles (a data logger's
+Pt100s, two analysers summed) gets the contract's channel ids as derived channels, computed from
+each frame's raw readings after they are collected (bench/station_layout.py): the engine, export
+and TUI read the same ids whatever the layout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from bench.run.frame import Frame, FrameLayout, channel_id
+from bench.station_layout import Derived
 from instruments.base import Instrument, InstrumentError, Quality, Reading
 from instruments.clock import Clock
 from instruments.plausibility import Plausibility, Range, for_instrument
@@ -108,13 +115,36 @@ class ChannelIds(dict[str, str]):
         return cid
 
 
-def channels_of(instruments: dict[str, Instrument]) -> dict[str, str]:
-    """Every channel of the bench (id -> unit), in a fixed order."""
-    return {
+def channels_of(
+    instruments: Mapping[str, Instrument], derived: Iterable[Derived] = ()
+) -> dict[str, str]:
+    """Every channel of the bench (id -> unit) in a fixed order: raw, then derived."""
+    found = {
         channel_id(role, name): unit
         for role, inst in instruments.items()
         for name, unit in inst.channels().items()
     }
+    for d in derived:
+        found[d.channel] = d.unit
+    return found
+
+
+_WORSE = {Quality.OK: 0, Quality.STALE: 1, Quality.INVALID: 2}
+_ABSENT = Reading(None, "", Quality.INVALID, "no such channel")
+
+
+def derive(d: Derived, readings: Mapping[str, Reading]) -> Reading:
+    """The sum of the parts times the unit factor. A part not OK makes it not OK: the worst
+    part's quality and detail, the value kept for display while every part has one."""
+    total, worst, detail = 0.0, Quality.OK, ""
+    for source in d.sources:
+        part = readings.get(source, _ABSENT)
+        if _WORSE[part.quality] > _WORSE[worst]:
+            worst, detail = part.quality, f"{source}: {part.detail or part.quality}"
+        total = math.nan if part.value is None else total + part.value
+    if worst is Quality.OK:
+        return Reading.ok(total * d.factor, d.unit)
+    return Reading(None if math.isnan(total) else total * d.factor, d.unit, worst, detail)
 
 
 class Acquisition:
@@ -130,6 +160,7 @@ class Acquisition:
         on_event: Callable[[float, str, str], None] | None = None,
         first_seq: int = 0,
         plausible: dict[str, Range] | None = None,
+        derived: Iterable[Derived] = (),
     ) -> None:
         if period_s <= 0:
             raise ValueError("acquisition period must be > 0")
@@ -141,6 +172,7 @@ class Acquisition:
             InstrumentPoller(role, inst, plausibility=for_instrument(role, inst, plausible))
             for role, inst in instruments.items()
         ]
+        self.derived = tuple(derived)
         self.layout = FrameLayout(self.channels())
         self.next_seq = first_seq
         self.missed_ticks = 0
@@ -148,7 +180,7 @@ class Acquisition:
         self._task: asyncio.Task[None] | None = None
 
     def channels(self) -> dict[str, str]:
-        return channels_of({p.role: p.instrument for p in self.pollers})
+        return channels_of({p.role: p.instrument for p in self.pollers}, self.derived)
 
     async def acquire_once(self, t: float) -> Frame:
         already_late = {p.task for p in self.pollers if p.task is not None and not p.task.done()}
@@ -167,6 +199,8 @@ class Acquisition:
                 self.on_event(t, "instrument", message)
             ids = poller.ids
             readings.update({ids[k]: v for k, v in values.items()})
+        for d in self.derived:
+            readings[d.channel] = derive(d, readings)
         frame = self.layout.frame(self.next_seq, t, readings)
         self.next_seq += 1
         self.sink(frame)

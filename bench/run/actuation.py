@@ -4,16 +4,40 @@ idle session, so a set point, a permissive or a safe state means the same whoeve
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from bench.permissives import Permissives, check_permissives
+from bench.permissives import FlowSource, Permissives, check_permissives
 from bench.run.commands import Command, SafeState, SetAir, SetHeatPump, SetWater
 from bench.run.safe_state import OnError, reach_safe_state
 from bench.station import BenchState
+from bench.station_layout import StationLayout
 from instruments.base import Instrument
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+def commanded(
+    instruments: Mapping[str, Instrument], commands: Mapping[str, str] | None
+) -> dict[str, Instrument]:
+    """Role -> the instrument commanding it (`Station.layout.command_instruments()`): set
+    points, safe state and permissives address roles, whatever the instruments are called.
+    None: the instruments are keyed by role already."""
+    if commands is None:
+        return dict(instruments)
+    return {role: instruments[name] for role, name in commands.items()}
+
+
+def flow_meter(
+    instruments: Mapping[str, Instrument], layout: StationLayout | None
+) -> FlowSource | None:
+    """The permissive's flow reading where the station maps `water.flow_m3h` to one channel
+    (a separate meter); None: the hydraulic module's own."""
+    source = layout.reading_of("water.flow_m3h") if layout is not None else None
+    if source is None:
+        return None
+    name, channel, factor = source
+    return FlowSource(instruments[name], channel, factor, name)
 
 
 async def put_bench_in(
@@ -44,6 +68,7 @@ async def actuate(
     kept_off: Callable[[], None] = lambda: None,
     permissives: Permissives | None = None,
     sleep: Sleep = asyncio.sleep,
+    meter: FlowSource | None = None,
 ) -> None:
     """One command; InstrumentError when an instrument refuses or cannot be reached, and
     PermissiveNotMet (an InstrumentError) when the heat pump may not be switched on.
@@ -68,7 +93,7 @@ async def actuate(
                 await heat_pump.set_flow_temperature(flow_t)
             await heat_pump.set_demand(demand or 0.0)
             if on:
-                await check_permissives(instruments, permissives or Permissives(), sleep)
+                await check_permissives(instruments, permissives or Permissives(), sleep, meter)
                 if not may_switch_on():
                     kept_off()
                     return

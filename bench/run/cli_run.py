@@ -14,7 +14,6 @@ from rich.console import Console
 from bench.connect import ConnectFailed, bench_answers
 from bench.liblog import library_logs_to_file
 from bench.plan import PlanError
-from bench.run.acquisition import channels_of
 from bench.run.campaign import campaign_summary
 from bench.run.finish import finish_run
 from bench.run.identity import IdentityRefused, check_unit_identity
@@ -24,6 +23,7 @@ from bench.run.runner import (
     EXIT_BAD_INPUT,
     Prepared,
     RunRefused,
+    bench_channels,
     bench_instruments,
     check_interlock_channels,
     clock_for,
@@ -110,7 +110,7 @@ def _run_on_bench(
         if unit:  # the engine records it as an event when it connects
             console.print(f"warning: {unit}", style="yellow", markup=False)
         library_logs_to_file(prepared.run_dir / "hpbench.log")
-        channels = channels_of(instruments)
+        channels = bench_channels(prepared.station, instruments)
         check_interlock_channels(prepared.station, channels)
         if unmet := unmeasured(prepared.plan, prepared.station, channels):
             raise RunRefused("\n".join(unmet))  # a driver without a channel it declared

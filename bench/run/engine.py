@@ -17,7 +17,7 @@ from bench.connect import close_all, connect_all, reason
 from bench.interlocks import Interlock, Interlocks
 from bench.permissives import PermissiveNotMet, Permissives
 from bench.run.acquisition import Acquisition
-from bench.run.actuation import actuate
+from bench.run.actuation import actuate, commanded, flow_meter
 from bench.run.bus import Bus
 from bench.run.commands import Command, EmulateBuilding, SafeState, SetHeatPump
 from bench.run.emulation import EmulationHost
@@ -43,6 +43,7 @@ from bench.run.sequencer import (
     Sequencer,
 )
 from bench.station import BenchState
+from bench.station_layout import StationLayout
 from bench.store import RunStore
 from instruments.base import Identity, Instrument, InstrumentError
 from instruments.clock import Clock
@@ -95,9 +96,14 @@ class Engine:
         identity: Callable[[Mapping[str, Identity]], str | None] | None = None,
         frames: Bus[Frame] | None = None,
         events: Bus[Event] | None = None,
+        layout: StationLayout | None = None,
     ) -> None:
         self.identity = identity  # the unit's identity check (bench/run/identity.py)
-        self.instruments = instruments
+        self.instruments = instruments  # every named instrument: connected, read, snapshot
+        # role -> the instrument commanding it (without a layout: keyed by role already)
+        commands = layout.command_instruments() if layout is not None else None
+        self.commanded = commanded(instruments, commands)
+        self.meter = flow_meter(instruments, layout)  # the permissive's flow, if not the HM's
         self.period_s = period_s
         self.interlocks = Interlocks(list(interlocks or []), confirm_frames=interlock_frames)
         self.safe = safe or BenchState()
@@ -127,11 +133,12 @@ class Engine:
             on_event=lambda t, kind, msg: self.emit(t, kind, msg, {}),
             first_seq=first_seq,
             plausible=plausible,
+            derived=layout.derived().values() if layout is not None else (),
         )
         self._commands: asyncio.Queue[Command] = asyncio.Queue()
         self._manual: list[Command] = []  # the operator's commands still queued
         self.emulation = EmulationHost(  # load-based points (docs/standards.md §7)
-            instruments,
+            self.commanded,
             clock,
             store,
             water,
@@ -329,7 +336,7 @@ class Engine:
         again in the background) until a later procedure confirms the safe state."""
         t0 = self.clock.now() if t0 is None else t0
         report = await reach_safe_state(
-            self.instruments,
+            self.commanded,
             state,
             on_error=self._safe_step_failed,
             sleep=self.clock.sleep,
@@ -420,7 +427,7 @@ class Engine:
         if isinstance(command, SetHeatPump | SafeState) and self.emulation.current is not None:
             await self.emulation.stop()
         await actuate(
-            self.instruments,
+            self.commanded,
             command,
             safe=self.safe,
             final=self.final,
@@ -431,6 +438,7 @@ class Engine:
             ),
             permissives=self.permissives,
             sleep=self.clock.sleep,
+            meter=self.meter,
         )
 
     def _may_switch_on(self) -> bool:

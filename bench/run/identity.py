@@ -25,7 +25,8 @@ def check_unit_identity(
 ) -> str | None:
     """A warning line, None when the serials match; raises IdentityRefused when they differ
     and the station blocks."""
-    reported = identities.get(UNIT_ROLE)
+    unit = station.layout.command_instruments().get(UNIT_ROLE, UNIT_ROLE)
+    reported = identities.get(unit)
     if reported is None or not reported.serial:
         return f"unit identity: the unit reports no serial; the plan's is {plan_serial!r}"
     if reported.serial == plan_serial:  # the same comparison as result.json's serial_check

@@ -16,13 +16,14 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.interlocks import declared_line
 from bench.plan import Plan, estimate, load_plan, parse_plan
+from bench.run.acquisition import channels_of
 from bench.run.bus import Bus
 from bench.run.campaign import inject, schedule
 from bench.run.engine import Engine, Event
@@ -41,6 +42,7 @@ from bench.station import (
 )
 from bench.store import RunStore
 from bench.telemetry.config import redact_station_text
+from instruments.base import Instrument
 from instruments.clock import Clock, ScaledClock, make_clock
 
 if TYPE_CHECKING:
@@ -271,6 +273,12 @@ def check_interlock_channels(station: Station, channels: dict[str, str]) -> None
             )
 
 
+def bench_channels(station: Station, instruments: Mapping[str, Instrument]) -> dict[str, str]:
+    """Every channel a run's frames carry (id -> unit): the instruments' own, then the contract
+    channels the station's layout derives (bench/station_layout.py)."""
+    return channels_of(instruments, station.layout.derived().values())
+
+
 def make_engine(
     prepared: Prepared,
     instruments: dict[str, Any],
@@ -304,6 +312,7 @@ def make_engine(
         identity=functools.partial(check_unit_identity, plan.spec.unit.serial, station),
         frames=frames,
         events=events,
+        layout=station.layout,
     )
 
 

@@ -12,7 +12,6 @@ from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from bench.tui.history import window_label
 from bench.tui.messages import LiveUpdated
-from bench.tui.session import setpoint_pairs
 from bench.tui.widgets.building import BuildingPanel
 from bench.tui.widgets.channel_table import ChannelTable
 from bench.tui.widgets.event_log import KIND_GROUPS, EventLog
@@ -58,7 +57,7 @@ class BenchScreen(Screen[None]):
                         yield BuildingPanel(id="building")
                         yield Performance(id="perf")
                         yield StabilityGauges(id="gauges")
-                        yield SetpointTable(setpoint_pairs(session.bench.instruments), id="sp")
+                        yield SetpointTable(session.setpoint_pairs(), id="sp")
                 yield EventLog(kinds=RECENT_KINDS, id="recent", max_lines=200)
             with TabPane("Plots", id="plots"):
                 yield LivePlots(self.hp.live.history, id="plot-grid")

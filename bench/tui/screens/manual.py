@@ -22,7 +22,7 @@ from bench.run.commands import Command, SafeState, SetAir, SetHeatPump, SetWater
 from bench.run.frame import Frame
 from bench.tui.messages import LiveUpdated
 from bench.tui.screens.confirm import ConfirmScreen
-from bench.tui.session import CommandFailed, Limit, command_channel, setpoint_pairs
+from bench.tui.session import CommandFailed, Limit
 from bench.tui.widgets.event_log import EventLog, readable
 from bench.tui.widgets.progress import PlanProgress
 from bench.tui.widgets.setpoints import SetpointTable
@@ -63,7 +63,7 @@ class ManualScreen(Screen[None]):
                     yield Button(f"Set {title}", id=f"set-{device}", compact=True)
                     yield Static("", classes="device-error", id=f"err-{device}")
         with Horizontal(id="manual-bottom"):
-            yield SetpointTable(setpoint_pairs(self.hp.session.bench.instruments), id="sp")
+            yield SetpointTable(self.hp.session.setpoint_pairs(), id="sp")
             kinds = {"operator", "command", "alarm", "interlock", "safety"}
             yield EventLog(kinds=kinds, wrap=True, id="manual-log", max_lines=200)
         yield Footer(show_command_palette=False)  # ctrl+p still works; `?` lists it
@@ -98,9 +98,8 @@ class ManualScreen(Screen[None]):
         """Start from what the devices are set to now; a value the operator typed stays.
         False while a set point had no usable reading (stale at the first frame): the next
         frame fills it."""
-        instruments = self.hp.session.bench.instruments
         complete = True
-        for pair in setpoint_pairs(instruments):
+        for pair in self.hp.session.setpoint_pairs():
             value = frame.value(pair.setpoint)
             fields = self.query(f"#in-{pair.key}")
             if not fields:
@@ -112,7 +111,7 @@ class ManualScreen(Screen[None]):
             if self._fresh or field.value in ("", self._filled.get(pair.key)):
                 field.value = self._filled[pair.key] = f"{value:g}"
         self._fresh = False
-        running_channel = command_channel(instruments, "heat_pump", "running")
+        running_channel = self.hp.session.command_channel("heat_pump", "running")
         running = frame.value(running_channel) if running_channel else None
         if running is not None:
             self.query_one("#hp-running", Checkbox).value = running >= 0.5

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.controller import Limit, setpoint_limits
+from bench.controller import Limit, command_channel, setpoint_limits, setpoint_pairs
+from bench.run.actuation import commanded
 from bench.station import StationError, build_instruments, parse_station, sim_station_path
 
 ENDPOINTS = {  # never connected: the drivers only need an address to be built
@@ -42,3 +43,26 @@ def test_a_station_limit_wider_than_the_driver_is_cut_to_the_driver() -> None:
 def test_a_station_limit_outside_the_driver_is_a_station_error() -> None:
     with pytest.raises(StationError, match=r"limits.hp_flow_temperature_c: \[70, 90\] is outside"):
         limits_for("[70, 90]")
+
+
+def test_set_points_of_instruments_named_freely_name_their_own_channels() -> None:
+    text = sim_station_path().read_text(encoding="utf-8")
+    for role, name in (
+        ("climate_chamber", "chamber"),
+        ("heat_pump", "hp"),
+        ("hydraulic_module", "hm"),
+    ):
+        text = text.replace(f"[instruments.{role}]", f"[instruments.{name}]")
+        text = text.replace(f'"{role}.', f'"{name}.')  # the interlocks' raw channels
+    text += '\n[commands]\nair = "chamber"\nwater = "hm"\nheat_pump = "hp"\n'
+    station = parse_station(text, "lab.toml")
+    instruments = build_instruments(station, ENDPOINTS)
+    commands = station.layout.command_instruments()
+    pairs = {p.key: p for p in setpoint_pairs(instruments, commands)}
+    assert pairs["air_temperature"].setpoint == "chamber.temperature_sp"
+    assert pairs["water_inlet"].setpoint.startswith("hm.")
+    assert pairs["hp_flow_temperature"].setpoint.startswith("hp.")
+    assert pairs["water_inlet"].measured == "hydraulic_module.inlet_temp"  # derived from hm
+    assert command_channel(instruments, "heat_pump", "running", commands) == "hp.on_off"
+    limits = setpoint_limits(commanded(instruments, commands), station.limits)
+    assert limits["hp_flow_temperature"] == Limit(20.0, 60.0, "°C")

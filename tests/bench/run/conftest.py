@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from bench.run.acquisition import channels_of
 from bench.run.engine import Engine
 from bench.run.runner import (
     Prepared,
+    bench_channels,
     clock_for,
     create_store,
     make_engine,
@@ -78,7 +78,7 @@ async def run_on_sim(
         if before is not None:
             before(sim)
         instruments = build_instruments(prepared.station, endpoints.as_dict())
-        create_store(prepared, channels_of(instruments), warnings)
+        create_store(prepared, bench_channels(prepared.station, instruments), warnings)
         engine = make_engine(prepared, instruments, clock)
         truth: dict[str, tuple[float, float]] = {}
 
