@@ -34,6 +34,7 @@ from bench.interlocks import Interlock
 from bench.lab.config import LabSettings
 from bench.metrology import capacity
 from bench.metrology.accuracy import accuracies_of
+from bench.metrology.parts import FOUR_ROLES, Sensors
 from bench.metrology.point import PointSettings, PumpSetting
 from bench.metrology.station_uncertainty import StationUncertainty
 from bench.permissives import Permissives
@@ -260,13 +261,28 @@ class Station(_Strict):
         """What the point calculation takes from this station (bench.metrology.point): the
         engine's live record and result.json are computed with this one object."""
         info = self.station
-        accuracies, problem = accuracies_of(self.instruments, self.uncertainty)
+        sensors = self.sensors()
+        accuracies, problem = accuracies_of(self.instruments, self.uncertainty, sensors)
         return PointSettings(
             pressure_pa=info.water_pressure_pa,
             meter=info.flow_meter,
             pump=info.pump_correction.setting() if info.pump_correction else None,
             accuracies=accuracies,
             accuracy_problem=problem,
+            sensors=sensors,
+        )
+
+    def sensors(self) -> Sensors:
+        """The instrument behind each input of the point calculation, from the layout (a
+        station without one of them keeps the four-role default, and its plans are refused
+        by the channel contract before they start)."""
+        layout, default = self.layout, FOUR_ROLES
+        power = layout.power_parts()
+        return Sensors(
+            inlet=layout.instrument_of("water.inlet_c") or default.inlet,
+            outlet=layout.instrument_of("water.outlet_c") or default.outlet,
+            flow=layout.instrument_of("water.flow_m3h") or default.flow,
+            power=power or default.power,
         )
 
     @property

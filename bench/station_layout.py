@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from bench import channels
 from bench.channels import convert_factor
+from bench.metrology.parts import PowerPart
 
 COMMANDS: dict[str, str] = {
     "air": "climate_chamber",
@@ -54,16 +55,6 @@ class Derived:
     unit: str
     sources: tuple[str, ...]
     factor: float = 1.0
-
-
-@dataclass(frozen=True)
-class PowerSource:
-    """One part of the electrical input: its channel id, its analyser, and the (`Urange<n>`,
-    `Irange<n>`) channel ids of the elements it sums (the uncertainty's range terms)."""
-
-    channel: str
-    instrument: str
-    ranges: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -176,7 +167,7 @@ class StationLayout:
         name, channel = sources[0].split(".", 1)
         return name, channel, self.factors.get(quantity, 1.0)
 
-    def power_parts(self) -> tuple[PowerSource, ...]:
+    def power_parts(self) -> tuple[PowerPart, ...]:
         """The parts of `electrical.power_w`, each with the ranges of the elements it sums."""
         parts = []
         for source in self.sources("electrical.power_w"):
@@ -187,7 +178,7 @@ class StationLayout:
             )
             if not ranges and (member.channels is None or "Urange" in member.channels):
                 ranges = ((f"{name}.Urange", f"{name}.Irange"),)
-            parts.append(PowerSource(source, name, ranges))
+            parts.append(PowerPart(source, name, ranges))
         return tuple(parts)
 
 

@@ -147,7 +147,8 @@ def _directory(meta: dict[str, Any]) -> str:
 def _unit(data: RunData) -> dict[str, Any]:
     unit = data.plan_doc.get("unit") if isinstance(data.plan_doc.get("unit"), dict) else {}
     assert isinstance(unit, dict)
-    hp = next((s for s in data.snapshots if s.role == "heat_pump"), None)
+    unit_name = data.settings.station.layout.command_instruments().get("heat_pump", "heat_pump")
+    hp = next((s for s in data.snapshots if s.role == unit_name), None)
     return {
         "make": str(unit.get("make", "")),
         "model": str(unit.get("model", "")),

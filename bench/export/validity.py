@@ -37,10 +37,13 @@ DEFAULT_RULE = (
     "profile's limit, and a transient collection held whole defrost cycles as the profile "
     "requires."
 )
-ROLE_SENSORS = (  # (quantity, channel, instrument role): beside `settings.sensors`
-    ("supply voltage", VOLTAGE, "power_analyser"),
-    ("air dry bulb temperature", AIR_T, "climate_chamber"),
-    ("air relative humidity", AIR_RH, "climate_chamber"),
+SENSOR_ROWS = (  # (what the row names, contract quantity, the channel read on a four-role bench)
+    ("water inlet temperature", "water.inlet_c", WATER_IN),
+    ("water outlet temperature", "water.outlet_c", WATER_OUT),
+    ("water volume flow", "water.flow_m3h", WATER_FLOW),
+    ("supply voltage", "electrical.voltage_v", VOLTAGE),
+    ("air dry bulb temperature", "air.dry_bulb_c", AIR_T),
+    ("air relative humidity", "air.rh_pct", AIR_RH),
 )
 
 
@@ -232,19 +235,25 @@ def sensors(data: RunData, parts: list[dict[str, Any]] | None = None) -> list[di
     settings = data.settings
     behind = settings.sensors
     used = [p["range"] for p in parts] if parts else [None] * len(behind.power)
+    ranges = {part.instrument: r for part, r in zip(behind.power, used, strict=True)}
+    layout = settings.station.layout
+    single = {}  # quantity -> (channel, instrument): the raw channel the station maps it to
+    for _, quantity, channel in SENSOR_ROWS:
+        sources = layout.sources(quantity)
+        source = sources[0] if len(sources) == 1 else channel
+        single[quantity] = (source, source.split(".", 1)[0])
     rows: list[tuple[str, str, str, str, dict[str, Any] | None]] = [
-        ("water inlet temperature", WATER_IN, behind.inlet, "", None),
-        ("water outlet temperature", WATER_OUT, behind.outlet, "", None),
-        ("water volume flow", WATER_FLOW, behind.flow, "", None),
+        *((what, *single[q], "", None) for what, q, _ in SENSOR_ROWS[:3]),
         *(
             ("electrical power", part.channel, part.instrument, "power", part_range)
             for part, part_range in zip(behind.power, used, strict=True)
         ),
         *(
-            (q, channel, role, "voltage" if channel == VOLTAGE else "", used[0])
-            for q, channel, role in ROLE_SENSORS
+            (what, *single[q], "voltage" if q == "electrical.voltage_v" else "",
+             ranges.get(single[q][1], used[0]))
+            for what, q, _ in SENSOR_ROWS[3:]
         ),
-    ]
+    ]  # fmt: skip
     out = []
     for quantity, channel, name, kind, part_range in rows:
         entry = settings.station.instruments.get(name)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.station_layout import Derived, Member, PowerSource, StationLayout
+from bench.metrology.parts import PowerPart
+from bench.station_layout import Derived, Member, StationLayout
 from instruments import registry
 
 
@@ -62,7 +63,7 @@ def test_the_four_role_form_commands_by_name_and_derives_nothing():
     assert layout.sources("water.outlet_c") == ("hydraulic_module.outlet_temp",)
     assert layout.instrument_of("electrical.power_w") == "power_analyser"
     assert layout.power_parts() == (
-        PowerSource(
+        PowerPart(
             "power_analyser.P",
             "power_analyser",
             (("power_analyser.Urange", "power_analyser.Irange"),),
@@ -96,12 +97,12 @@ def test_the_general_form_derives_the_contract_channels():
 
 def test_power_parts_carry_the_ranges_of_the_elements_they_sum():
     assert general().power_parts() == (
-        PowerSource(
+        PowerPart(
             "pa_odu.P_sigma",
             "pa_odu",
             tuple((f"pa_odu.Urange{e}", f"pa_odu.Irange{e}") for e in (1, 2, 3)),
         ),
-        PowerSource("pa_idu.P", "pa_idu", (("pa_idu.Urange", "pa_idu.Irange"),)),
+        PowerPart("pa_idu.P", "pa_idu", (("pa_idu.Urange", "pa_idu.Irange"),)),
     )
     layout, problems = StationLayout.build(
         GENERAL, COMMANDS, {"electrical.power_w": ["pa_odu.P2", "pa_idu.P"]}
