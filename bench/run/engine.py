@@ -25,7 +25,13 @@ from bench.run.frame import Frame
 from bench.run.identity import IdentityRefused
 from bench.run.loadbased import load_based_record
 from bench.run.points import PointSpec
-from bench.run.results import PointSettings, missing_results, point_results
+from bench.run.results import (
+    PointSettings,
+    PointWindow,
+    missing_results,
+    point_window,
+    window_results,
+)
 from bench.run.safe_state import (
     SafeStateReport,
     reach_safe_state,
@@ -146,8 +152,12 @@ class Engine:
         )
         self._finished = asyncio.Event()
         self._frame_count = 0
-        self.outcomes: list[PointOutcome] = []
+        self.outcomes: list[PointOutcome] = []  # recorded, in point order
         self.on_point: Callable[[PointOutcome, dict[str, Any]], None] | None = None
+        # the point calculation, run in a worker thread (a seam: tests slow it down)
+        self.calculate: Callable[[PointWindow, PointSettings], dict[str, Any]] = window_results
+        self._ended = 0  # the sequencer's outcomes taken for recording
+        self._last_record: asyncio.Task[None] | None = None  # records chain in point order
 
     # -- what the faces see ------------------------------------------------------------------
     def status(self) -> Status:
@@ -383,38 +393,76 @@ class Engine:
             self._finished.set()
 
     def _record_points(self) -> None:
-        """Store every outcome not yet stored (called as each point ends)."""
-        for outcome in self.sequencer.outcomes[len(self.outcomes) :]:
-            results = point_results(outcome, self.water)
-            missing = missing_results(results) if outcome.status == "valid" else None
-            if missing is not None:  # stable is not enough: no numbers, no valid point
-                outcome.status, outcome.reason = "invalid", missing
-            record: dict[str, Any] = {
-                "status": outcome.status,
-                "reason": outcome.reason,
-                "transient": outcome.transient,
-                "defrosts": outcome.defrosts,
-                "water_set": outcome.water_set,
-                "quantities": outcome.quantities,
-                "results": results,
-            }
+        """Record every point that has ended (called as each point ends). The calculation runs
+        in a worker thread, so acquisition and the UI never wait for it (~16 ms for a 720-frame
+        window, more for a long transient one); the load-based record reads the emulation,
+        which the next point reuses, so it is taken here."""
+        for outcome in self.sequencer.outcomes[self._ended :]:
+            self._ended += 1
             if outcome.spec.load_based is not None:
-                record["load_based"] = load_based_record(outcome, self.emulation, self.water)
-                outcome.load_based = record["load_based"]
-            frames = outcome.frames
-            self.store.put_point(
-                outcome.spec.index,
-                outcome.spec.id,
-                outcome.status,
-                record,
-                started=outcome.started,
-                ended=outcome.ended,
-                first_seq=frames[0].seq if frames else None,
-                last_seq=frames[-1].seq if frames else None,
+                outcome.load_based = load_based_record(outcome, self.emulation, self.water)
+            previous = self._last_record
+            self._last_record = asyncio.create_task(
+                self._record(outcome, point_window(outcome), previous), name="point-record"
             )
-            self.outcomes.append(outcome)
-            if self.on_point is not None:
-                self.on_point(outcome, results)
+
+    async def _record(
+        self, outcome: PointOutcome, window: PointWindow, previous: asyncio.Task[None] | None
+    ) -> None:
+        """Compute, then store and publish once every earlier point's record is out. A record
+        that cannot be computed is not written: the point is redone on resume, as after a
+        crash."""
+        try:
+            results = (
+                await asyncio.to_thread(self.calculate, window, self.water) if window.frames else {}
+            )
+        except Exception as exc:
+            results, failure = {}, exc
+        else:
+            failure = None
+        if previous is not None:
+            await asyncio.wait([previous])
+        if failure is not None:
+            message = f"point {outcome.spec.id}: no record, calculation failed: {failure!r}"
+            self.emit(self.clock.now(), "alarm", message, {"point": outcome.spec.id})
+            return
+        self._write_record(outcome, results)
+
+    def _write_record(self, outcome: PointOutcome, results: dict[str, Any]) -> None:
+        missing = missing_results(results) if outcome.status == "valid" else None
+        if missing is not None:  # stable is not enough: no numbers, no valid point
+            outcome.status, outcome.reason = "invalid", missing
+        record: dict[str, Any] = {
+            "status": outcome.status,
+            "reason": outcome.reason,
+            "transient": outcome.transient,
+            "defrosts": outcome.defrosts,
+            "water_set": outcome.water_set,
+            "quantities": outcome.quantities,
+            "results": results,
+        }
+        if outcome.load_based is not None:
+            record["load_based"] = outcome.load_based
+        frames = outcome.frames
+        self.store.put_point(
+            outcome.spec.index,
+            outcome.spec.id,
+            outcome.status,
+            record,
+            started=outcome.started,
+            ended=outcome.ended,
+            first_seq=frames[0].seq if frames else None,
+            last_seq=frames[-1].seq if frames else None,
+        )
+        self.outcomes.append(outcome)
+        if self.on_point is not None:
+            self.on_point(outcome, results)
+
+    async def _records_written(self) -> None:
+        """Every ended point's record is in the store (`finish_run` reads them): the last
+        record waits for the earlier ones, so waiting for it is waiting for all."""
+        while self._last_record is not None and not self._last_record.done():
+            await asyncio.wait([self._last_record])
 
     async def _execute(self, command: Command) -> None:
         async with self._bench_lock:
@@ -557,6 +605,7 @@ class Engine:
                 await commander
             if not self.sequencer.finished:  # cancelled from outside (signal): stay safe
                 await self.safe_state()
+            await self._records_written()
             await close_all(self.instruments)
             await self.store.flush()
         return self.sequencer.phase

@@ -3,12 +3,17 @@ their uncertainty from `bench.metrology.point.calculate`, the calculation `hpben
 runs again on the stored frames (so the live COP, the TUI's and MQTT's, is the certified one).
 
 Frames where any of the four inputs is not OK are left out and counted, never filled in.
+
+The engine takes a point's `PointWindow` on the loop as the point ends and computes
+`window_results` from it in a worker thread: the calculation is pure, so acquisition goes on
+meanwhile (docs/decisions/0220-one-point-calculation.md).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bench.metrology.point import PointSettings, Samples, WaterSide, calculate
@@ -18,10 +23,13 @@ from bench.run.sequencer import PointOutcome
 
 __all__ = [
     "PointSettings",
+    "PointWindow",
     "WaterSide",
     "missing_results",
     "point_results",
+    "point_window",
     "sampled",
+    "window_results",
     "window_samples",
 ]
 
@@ -56,7 +64,7 @@ def window_samples(t: Sequence[float], cols: Columns, settings: PointSettings) -
     )
 
 
-def channel_means(frames: list[Frame]) -> dict[str, float | None]:
+def channel_means(frames: Sequence[Frame]) -> dict[str, float | None]:
     sums: dict[str, list[float]] = {}
     for frame in frames:
         for name in frame.readings:
@@ -79,21 +87,40 @@ def missing_results(results: dict[str, Any]) -> str | None:
     return None
 
 
-def point_results(outcome: PointOutcome, settings: PointSettings) -> dict[str, Any]:
-    """The `results` block of a point record; empty when the point has no collection."""
-    frames = outcome.frames
+@dataclass(frozen=True)
+class PointWindow:
+    """What a finished point's numbers come from, taken when it ends. Frames are frozen and
+    their readings never change once published, so a thread may read them while the loop
+    goes on acquiring."""
+
+    frames: tuple[Frame, ...]
+    transient: bool
+    deviations: Mapping[str, float]  # the set points' mean deviations, for the uncertainty
+
+
+def point_window(outcome: PointOutcome) -> PointWindow:
+    return PointWindow(
+        frames=tuple(outcome.frames),
+        transient=outcome.transient,
+        deviations={
+            name: float((outcome.quantities.get(name) or {}).get("mean_deviation") or 0.0)
+            for name in ("water_outlet", "air_dry_bulb")
+        },
+    )
+
+
+def window_results(window: PointWindow, settings: PointSettings) -> dict[str, Any]:
+    """The `results` block of a point record; empty when the point has no collection. Pure:
+    it touches nothing but its arguments (the engine runs it in a worker thread)."""
+    frames = window.frames
     if not frames:
         return {}
     cols = {c: [f.value(c) for f in frames] for c in sampled(settings)}
-    deviations = {
-        name: float((outcome.quantities.get(name) or {}).get("mean_deviation") or 0.0)
-        for name in ("water_outlet", "air_dry_bulb")
-    }
     numbers = calculate(
         window_samples([f.t for f in frames], cols, settings),
-        transient=outcome.transient,
+        transient=window.transient,
         settings=settings,
-        deviations=deviations,
+        deviations=window.deviations,
     )
     means = channel_means(frames)
     uncertainty = numbers["uncertainty"]
@@ -105,3 +132,8 @@ def point_results(outcome: PointOutcome, settings: PointSettings) -> dict[str, A
         **numbers["results"],
         "uncertainty": {k: uncertainty[k] for k in RECORDED_UNCERTAINTY if k in uncertainty},
     }
+
+
+def point_results(outcome: PointOutcome, settings: PointSettings) -> dict[str, Any]:
+    """`window_results` in one call, where nothing else runs meanwhile."""
+    return window_results(point_window(outcome), settings)

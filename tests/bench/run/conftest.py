@@ -81,12 +81,16 @@ async def run_on_sim(
         create_store(prepared, bench_channels(prepared.station, instruments), warnings)
         engine = make_engine(prepared, instruments, clock)
         truth: dict[str, tuple[float, float]] = {}
+        emit = engine.sequencer.emit
 
-        def on_point(outcome: Any, results: Any) -> None:
-            hp = sim.model.heat_pump
-            truth[outcome.spec.id] = (hp.capacity_w, hp.power_w)
+        def at_point_end(t: float, kind: str, message: str, data: dict[str, Any]) -> None:
+            # the model as the point ends: its record comes later, computed in a worker thread
+            if kind == "point":
+                hp = sim.model.heat_pump
+                truth[data["point"]] = (hp.capacity_w, hp.power_w)
+            emit(t, kind, message, data)
 
-        engine.on_point = on_point
+        engine.sequencer.emit = at_point_end
         stop = asyncio.Event()
         helper = asyncio.create_task(during(engine, sim)) if during else None
         try:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 
+from bench.run.results import window_results
 from bench.run.sequencer import Phase
 from bench.store import RunStore
 from tests.bench.run.conftest import plan_text, wait_for
@@ -183,4 +185,36 @@ async def test_an_abort_interlock_ends_the_run_aborted_and_safe(sim_run, tmp_pat
     assert not done.sim.model.heat_pump.running
     store = RunStore.open(done.prepared.run_dir)
     assert store.points()[0].status == "failed"
+    store.close()
+
+
+async def test_a_record_is_computed_off_the_loop_and_records_stay_in_point_order(sim_run):
+    started, release = threading.Event(), threading.Event()
+    released: list[bool] = []  # per calculation: did the loop free it (not a time-out)?
+    recorded: list[str] = []
+
+    def slow(window, settings):  # A7W35's calculation, held until the loop has gone on
+        started.set()
+        released.append(release.wait(20))
+        return window_results(window, settings)
+
+    async def operate(engine, sim):
+        engine.calculate = slow
+        engine.on_point = lambda outcome, results: recorded.append(outcome.spec.id)
+        await asyncio.to_thread(started.wait, 60)  # A7W35 has ended: its record is computed
+        frames = engine.status().frames
+        await wait_for(lambda: engine.status().frames > frames + 3)  # the bench keeps reading
+        engine.skip()  # A2W35 ends too, without a window: nothing to compute
+        await asyncio.sleep(0.1)  # room for A2W35's record to jump the queue, were it free to
+        assert recorded == []
+        release.set()
+
+    done = await sim_run(plan_text(A7 + A2), during=operate)
+    assert released == [True]
+    assert recorded == ["A7W35", "A2W35"]
+    assert done.phase == Phase.DONE
+    store = RunStore.open(done.prepared.run_dir)  # the run ended after every record was out
+    rows = {r.point_id: r for r in store.points()}
+    assert {k: r.status for k, r in rows.items()} == {"A7W35": "valid", "A2W35": "skipped"}
+    assert rows["A7W35"].record["results"]["capacity_w"] > 0
     store.close()
