@@ -412,14 +412,13 @@ class Engine:
         """Compute, then store and publish once every earlier point's record is out. A record
         that cannot be computed is not written: the point is redone on resume, as after a
         crash."""
-        try:
-            results = (
-                await asyncio.to_thread(self.calculate, window, self.water) if window.frames else {}
-            )
-        except Exception as exc:
-            results, failure = {}, exc
-        else:
-            failure = None
+        results: dict[str, Any] = {}
+        failure: Exception | None = None
+        if window.frames:
+            try:
+                results = await asyncio.to_thread(self.calculate, window, self.water)
+            except Exception as exc:
+                failure = exc
         if previous is not None:
             await asyncio.wait([previous])
         if failure is not None:

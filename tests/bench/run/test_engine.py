@@ -218,3 +218,19 @@ async def test_a_record_is_computed_off_the_loop_and_records_stay_in_point_order
     assert {k: r.status for k, r in rows.items()} == {"A7W35": "valid", "A2W35": "skipped"}
     assert rows["A7W35"].record["results"]["capacity_w"] > 0
     store.close()
+
+
+async def test_a_record_that_cannot_be_computed_is_not_written_and_the_alarm_says_why(sim_run):
+    def broken(window, settings):
+        raise ZeroDivisionError("a defect in the calculation")
+
+    async def operate(engine, sim):
+        engine.calculate = broken
+
+    done = await sim_run(plan_text(A7, coll=5), during=operate)
+    assert done.phase == Phase.DONE  # the run goes on and ends as it would have
+    store = RunStore.open(done.prepared.run_dir)
+    assert store.points() == []  # no record: on resume the point is measured again
+    (alarm,) = [e for e in store.events({"alarm"}) if "calculation failed" in e.message]
+    assert "A7W35" in alarm.message and "a defect in the calculation" in alarm.message
+    store.close()
