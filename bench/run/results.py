@@ -135,5 +135,5 @@ def window_results(window: PointWindow, settings: PointSettings) -> dict[str, An
 
 
 def point_results(outcome: PointOutcome, settings: PointSettings) -> dict[str, Any]:
-    """`window_results` in one call, where nothing else runs meanwhile."""
+    """`window_results` of the outcome's window, in one call (nothing to overlap with)."""
     return window_results(point_window(outcome), settings)
