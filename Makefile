@@ -31,4 +31,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 bench: $(STAMP)
-	for b in instruments acquisition store timewarp; do $(BIN)/python -m benchmarks.$$b || exit 1; done
+	for b in instruments acquisition store timewarp point_end; do $(BIN)/python -m benchmarks.$$b || exit 1; done
