@@ -67,6 +67,7 @@ from bench.run.safe_state import (
 from bench.run.sequencer import FINAL, Phase, PointOutcome, PointState
 from bench.store import RunStore, StoreError
 from bench.telemetry.payloads import RunInfo
+from instruments.base import Identity
 from instruments.clock import Clock
 
 if TYPE_CHECKING:
@@ -231,8 +232,9 @@ class BenchController:
     def _telemetry_line(self, line: str) -> None:
         self.emit(self.clock.now(), "telemetry", line, {})
 
-    async def connect(self) -> None:
-        """Connect every instrument and start watching them. Raises ConnectFailed."""
+    async def connect(self) -> dict[str, Identity]:
+        """Connect every instrument and start watching them; what each one reported.
+        Raises ConnectFailed."""
         identities = await connect_all(self.bench.instruments)
         self.connected = True
         for role, ident in identities.items():
@@ -249,6 +251,12 @@ class BenchController:
         )
         self._idle.start()
         self._worker = asyncio.create_task(self._run_idle_commands(), name="manual-commands")
+        return identities
+
+    def read_errors(self) -> dict[str, str]:
+        """Role -> why the idle acquisition's last read of it failed ("" if it answered)."""
+        pollers = self._idle.pollers if self._idle is not None else []
+        return {p.role: p.error for p in pollers}
 
     async def _stop_idle(self) -> None:
         if self._idle is not None:
