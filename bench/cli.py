@@ -22,7 +22,7 @@ from rich.console import Console
 from bench.export import atomic
 from bench.lab.commands import add_lab_parser
 from bench.plan.catalog import find_plan
-from bench.station import StationError, build_instruments, load_station, sim_station_path
+from bench.station import StationError, load_station, sim_station_path
 from bench.telemetry.commands import add_fleet_arguments, add_mqtt_argument, cmd_fleet
 from instruments.clock import Clock, make_clock
 from instruments.sim.faults import parse_fault_spec
@@ -263,6 +263,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
+    from bench.controller import open_bench
     from bench.liblog import library_logs_to_stderr
     from bench.probe import run_probe
 
@@ -270,30 +271,14 @@ def cmd_probe(args: argparse.Namespace) -> int:
         return _usage("probe", problem)
     if args.driver:
         return _probe_driver(args)
-    station = load_station(args.station or sim_station_path())
-    clock: Clock = make_clock(args.speed)
-    library_logs_to_stderr("hpbench probe")
-
-    def probe_with(endpoints: dict[str, str] | None) -> int:
-        instruments = build_instruments(station, endpoints)
+    station = Path(args.station) if args.station else None
+    with open_bench(station, sim=args.sim, speed=args.speed) as bench:
+        library_logs_to_stderr("hpbench probe")
         return _run(
             lambda stop: run_probe(
-                instruments,
-                clock,
-                Console(),
-                period_s=args.period,
-                duration_s=args.duration,
-                stop=stop,
+                bench, Console(), period_s=args.period, duration_s=args.duration, stop=stop
             )
         )
-
-    if not args.sim:
-        return probe_with(None)
-
-    from instruments.sim.bench import SimBenchThread
-
-    with SimBenchThread(clock) as endpoints:
-        return probe_with(endpoints.as_dict())
 
 
 def _probe_driver(args: argparse.Namespace) -> int:

@@ -71,14 +71,5 @@ async def connect_all(
     )
 
 
-async def bench_answers(instruments: dict[str, Instrument]) -> dict[str, Identity]:
-    """Connect every instrument (with the retries) and close again: `hpbench run` asks this
-    before it creates anything on disk, so an unreachable bench (or another unit than the
-    plan's, bench/run/identity.py) leaves no run directory. What each one reported."""
-    identities = await connect_all(instruments)
-    await close_all(instruments)
-    return identities
-
-
 async def close_all(instruments: dict[str, Instrument]) -> None:
     await asyncio.gather(*(i.close() for i in instruments.values()), return_exceptions=True)

@@ -67,6 +67,7 @@ from bench.run.safe_state import (
 from bench.run.sequencer import FINAL, Phase, PointOutcome, PointState
 from bench.store import RunStore, StoreError
 from bench.telemetry.payloads import RunInfo
+from instruments.base import Identity
 from instruments.clock import Clock
 
 if TYPE_CHECKING:
@@ -145,8 +146,11 @@ class BenchController:
         frames: Bus[Frame] | None = None,
         events: Bus[Event] | None = None,
         telemetry: TelemetryConfig | None = None,
+        telemetry_log: Callable[[str], None] | None = None,  # default: the event log
+        watch_after_run: bool = True,  # False: a run's end closes the bench (`hpbench run`)
     ) -> None:
         self.bench = bench
+        self.watch_after_run = watch_after_run
         self.results = results
         self.idle_period_s = idle_period_s
         self.frames: Bus[Frame] = frames if frames is not None else Bus()
@@ -179,7 +183,7 @@ class BenchController:
         if telemetry is not None:
             from bench.telemetry.publisher import Publisher
 
-            self.publisher = Publisher(telemetry, log=self._telemetry_line)
+            self.publisher = Publisher(telemetry, log=telemetry_log or self._telemetry_line)
             self.publisher.attach(self)
 
     # -- what views read ---------------------------------------------------------------------
@@ -231,8 +235,9 @@ class BenchController:
     def _telemetry_line(self, line: str) -> None:
         self.emit(self.clock.now(), "telemetry", line, {})
 
-    async def connect(self) -> None:
-        """Connect every instrument and start watching them. Raises ConnectFailed."""
+    async def connect(self) -> dict[str, Identity]:
+        """Connect every instrument and start watching them; what each one reported.
+        Raises ConnectFailed."""
         identities = await connect_all(self.bench.instruments)
         self.connected = True
         for role, ident in identities.items():
@@ -249,6 +254,12 @@ class BenchController:
         )
         self._idle.start()
         self._worker = asyncio.create_task(self._run_idle_commands(), name="manual-commands")
+        return identities
+
+    def read_errors(self) -> dict[str, str]:
+        """Role -> why the idle acquisition's last read of it failed ("" if it answered)."""
+        pollers = self._idle.pollers if self._idle is not None else []
+        return {p.role: p.error for p in pollers}
 
     async def _stop_idle(self) -> None:
         if self._idle is not None:
@@ -541,6 +552,29 @@ class BenchController:
             raise RunRefused(f"{run_dir}: this run was recorded on {where}; resume it there")
         return await self._launch(prepared, warnings)
 
+    async def launch(
+        self,
+        prepared: Prepared,
+        stop: asyncio.Event,
+        *,
+        before_finish: Callable[[RunStore], None] | None = None,
+    ) -> Engine:
+        """`hpbench run`: start `prepared` (checked, its store created) on this connected bench;
+        `stop` (a signal) ends it in the safe state, resumable. `before_finish` reads the run's
+        store once the run is over, before `finish_run` closes it. Returns the engine before it
+        runs its first step; `run_ended` waits for the end."""
+        self._check_can_run()
+        await self._launch(prepared, [], stop=stop, before_finish=before_finish)
+        assert self.engine is not None
+        return self.engine
+
+    async def run_ended(self) -> Finished:
+        """How the run started last ended, once `finish_run` has written its result files."""
+        if self._run_task is not None:
+            await asyncio.shield(self._run_task)
+        assert self.finished is not None
+        return self.finished
+
     def _check_can_run(self) -> None:
         if self.running:
             raise RuntimeError("a plan is already running")
@@ -549,7 +583,14 @@ class BenchController:
         if self.unsafe is not None:  # no plan on a bench that may still be running
             raise RuntimeError(f"the bench's {self.unsafe}")
 
-    async def _launch(self, prepared: Prepared, warnings: list[str]) -> Path:
+    async def _launch(
+        self,
+        prepared: Prepared,
+        warnings: list[str],
+        *,
+        stop: asyncio.Event | None = None,
+        before_finish: Callable[[RunStore], None] | None = None,
+    ) -> Path:
         bench = self.bench
         try:
             check_interlock_channels(prepared.station, self.channels())
@@ -574,12 +615,12 @@ class BenchController:
         self.engine, self.prepared, self.finished = engine, prepared, None
         self.points = self._recorded_points(prepared)
         self._ack_follower = asyncio.create_task(self._follow_acks(), name="run-acks")
-        self._stop_run = asyncio.Event()
+        self._stop_run = stop if stop is not None else asyncio.Event()
         self._commanded = True
         self._run_store_open = True
         if self.publisher is not None:
             self.publisher.run_started(RunInfo.from_prepared(prepared), engine)
-        self._run_task = asyncio.create_task(self._run(engine, prepared), name="run")
+        self._run_task = asyncio.create_task(self._run(engine, prepared, before_finish), name="run")
         for warning in warnings:
             self.emit(bench.clock.now(), "run", f"warning: {warning}", {})
         return prepared.run_dir
@@ -599,7 +640,12 @@ class BenchController:
         record = {"reason": outcome.reason, "transient": outcome.transient, "results": results}
         self.points.append(PointResult.from_record(outcome.spec.id, outcome.status, record))
 
-    async def _run(self, engine: Engine, prepared: Prepared) -> None:
+    async def _run(
+        self,
+        engine: Engine,
+        prepared: Prepared,
+        before_finish: Callable[[RunStore], None] | None,
+    ) -> None:
         """Run the engine as `hpbench run` does, then end the run through the same
         `finish_run`: store closed, result files and their checksums written."""
         phase = Phase.FAILED
@@ -619,7 +665,9 @@ class BenchController:
                     await asyncio.gather(self._ack_follower, return_exceptions=True)
                 if self.publisher is not None:
                     self.publisher.run_ended(str(engine.sequencer.phase))
-            self.finished = await asyncio.to_thread(finish_run, prepared, phase, engine.unsafe)
+            self.finished = await asyncio.to_thread(
+                _finish, prepared, phase, engine.unsafe, before_finish
+            )
         files = (
             f"result files not written: {self.finished.export_error}"
             if self.finished.export_error
@@ -628,7 +676,7 @@ class BenchController:
         self.emit(self.clock.now(), "run", f"run {self.finished.outcome}: {files}", {})
         if engine.sequencer.phase in FINAL:
             self._commanded = False  # the engine left the bench in the safe state
-        if not self._closed:
+        if not self._closed and self.watch_after_run:
             await self._reconnect()
 
     async def _reconnect(self) -> None:
@@ -699,3 +747,15 @@ class BenchController:
         if store is not None:
             await store.flush()
             await asyncio.to_thread(store.close)
+
+
+def _finish(
+    prepared: Prepared,
+    phase: Phase,
+    unsafe: str | None,
+    before: Callable[[RunStore], None] | None,
+) -> Finished:
+    """`before` reads the run's store, then `finish_run` closes it (blocking: in a thread)."""
+    if before is not None and prepared.store is not None:
+        before(prepared.store)
+    return finish_run(prepared, phase, unsafe)

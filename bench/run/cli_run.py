@@ -1,4 +1,5 @@
-"""The body of `hpbench run`: messages and exit codes around the runner."""
+"""The body of `hpbench run`: messages and exit codes around a `BenchController` that runs
+the plan (docs/decisions/0200), as the TUI's does."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from typing import Protocol, TypeVar
 
 from rich.console import Console
 
-from bench.connect import ConnectFailed, bench_answers
-from bench.liblog import library_logs_to_file
+from bench.connect import ConnectFailed
+from bench.controller import BenchController, prepared_bench
 from bench.plan import PlanError
 from bench.run.campaign import campaign_summary
-from bench.run.finish import finish_run
+from bench.run.finish import Finished
 from bench.run.identity import IdentityRefused, check_unit_identity
 from bench.run.planning import PlanNotRunnable, unmeasured
 from bench.run.progress import results_table, show_progress
@@ -23,24 +24,17 @@ from bench.run.runner import (
     EXIT_BAD_INPUT,
     Prepared,
     RunRefused,
-    bench_channels,
-    bench_instruments,
     check_interlock_channels,
-    clock_for,
     create_store,
-    make_engine,
     prepare_new,
     prepare_resume,
-    run_engine,
     start_campaign,
 )
-from bench.run.sequencer import Phase
 from bench.station import StationError
-from bench.store import StoreError
-from bench.telemetry.commands import TelemetryUnavailable, run_with_telemetry, telemetry_for_run
+from bench.store import RunStore, StoreError
+from bench.telemetry.commands import TelemetryUnavailable, telemetry_for_run
 from bench.telemetry.config import TelemetryConfig
-from bench.telemetry.payloads import RunInfo
-from instruments.sim.bench import SimBenchThread
+from instruments.base import Identity
 
 T = TypeVar("T")
 
@@ -79,7 +73,10 @@ def run_command(args: argparse.Namespace, run: Runner) -> int:
             prepared.store.close()
         return EXIT_BAD_INPUT
     try:
-        return _run_on_bench(prepared, warnings, console, run, args.fault_campaign, telemetry)
+        station = Path(args.station) if args.station and not args.resume else None
+        return _run_on_bench(
+            prepared, warnings, console, run, args.fault_campaign, telemetry, station
+        )
     except (RunRefused, IdentityRefused) as exc:
         print(f"hpbench run: {exc}", file=sys.stderr)
         if prepared.store is not None:
@@ -100,52 +97,54 @@ def _run_on_bench(
     run: Runner,
     campaign: int | None,
     telemetry: TelemetryConfig | None,
+    station_path: Path | None,
 ) -> int:
-    clock = clock_for(prepared)
-    sims: list[SimBenchThread] = []
-    with bench_instruments(prepared, clock, sims.append) as instruments:
-        # ConnectFailed, IdentityRefused before any run directory
-        identities = run(lambda stop: bench_answers(instruments))
-        unit = check_unit_identity(prepared.plan.spec.unit.serial, prepared.station, identities)
-        if unit:  # the engine records it as an event when it connects
-            console.print(f"warning: {unit}", style="yellow", markup=False)
-        library_logs_to_file(prepared.run_dir / "hpbench.log")
-        channels = bench_channels(prepared.station, instruments)
-        check_interlock_channels(prepared.station, channels)
-        if unmet := unmeasured(prepared.plan, prepared.station, channels):
-            raise RunRefused("\n".join(unmet))  # a driver without a channel it declared
-        if prepared.store is None:
-            create_store(prepared, channels, warnings)
-        engine = make_engine(prepared, instruments, clock)
-        if campaign is not None and sims:
-            start_campaign(prepared, sims[0], campaign, clock.now())
-        what = "resuming" if prepared.resumed else "run"
-        console.print(f"{what} {prepared.plan.spec.name} -> {prepared.run_dir}", markup=False)
+    """The run on a `BenchController` over the run's bench, as the TUI drives one; the
+    simulator (for `--fault-campaign`) comes with the bench."""
 
-        async def go(stop: asyncio.Event) -> Phase:
-            shower = asyncio.create_task(show_progress(engine, console))
+    def say(line: str) -> None:
+        console.print(line, markup=False, highlight=False)
+
+    summary: list[str] = []
+
+    def summarise(store: RunStore) -> None:
+        summary.append(campaign_summary(store))
+
+    with prepared_bench(prepared, station_path) as bench:
+        controller = BenchController(
+            bench,
+            prepared.run_dir.parent,
+            telemetry=telemetry,
+            telemetry_log=say,
+            watch_after_run=False,
+        )
+
+        async def go(stop: asyncio.Event) -> Finished:
             try:
-                return await run_with_telemetry(
-                    telemetry,
-                    engine,
-                    run_engine(engine, prepared, stop),
-                    RunInfo.from_prepared(prepared),
-                    log=lambda line: console.print(line, markup=False, highlight=False),
-                )
+                _ready(controller, prepared, warnings, console, await controller.connect())
+                if campaign is not None and bench.simulator is not None:
+                    start_campaign(prepared, bench.simulator, campaign, bench.clock.now())
+                what = "resuming" if prepared.resumed else "run"
+                say(f"{what} {prepared.plan.spec.name} -> {prepared.run_dir}")
+                await controller.start_telemetry()
+                before = summarise if campaign is not None else None
+                engine = await controller.launch(prepared, stop, before_finish=before)
+                shower = asyncio.create_task(show_progress(engine, console))
+                try:
+                    return await controller.run_ended()
+                finally:
+                    shower.cancel()
+                    await asyncio.gather(shower, return_exceptions=True)
             finally:
-                shower.cancel()
-                await asyncio.gather(shower, return_exceptions=True)
+                await controller.close("the end of hpbench run")
 
-        phase = run(go)
-    store = prepared.store
-    assert store is not None
-    if campaign is not None:
-        console.print(campaign_summary(store), markup=False)
-    finished = finish_run(prepared, phase, unsafe=engine.unsafe)
+        finished = run(go)
+    for line in summary:
+        say(line)
     console.print(results_table(finished.points))
-    console.print(f"outcome: {phase}", markup=False)
-    if engine.unsafe:
-        print(f"hpbench run: UNSAFE: {engine.unsafe}; check the unit", file=sys.stderr)
+    say(f"outcome: {finished.phase}")
+    if finished.unsafe:
+        print(f"hpbench run: UNSAFE: {finished.unsafe}; check the unit", file=sys.stderr)
     if finished.export_error is not None:
         print(
             f"hpbench run: result files not written: {finished.export_error}; "
@@ -156,3 +155,23 @@ def _run_on_bench(
         print(f"result files: {', '.join(p.name for p in finished.written)}", flush=True)
     print(prepared.run_dir, flush=True)
     return finished.exit_code
+
+
+def _ready(
+    controller: BenchController,
+    prepared: Prepared,
+    warnings: list[str],
+    console: Console,
+    identities: dict[str, Identity],
+) -> None:
+    """The checks once the bench has answered, and the run's store: IdentityRefused and
+    RunRefused before any run directory exists."""
+    unit = check_unit_identity(prepared.plan.spec.unit.serial, prepared.station, identities)
+    if unit:  # the engine records it as an event when it connects
+        console.print(f"warning: {unit}", style="yellow", markup=False)
+    channels = controller.channels()
+    check_interlock_channels(prepared.station, channels)
+    if unmet := unmeasured(prepared.plan, prepared.station, channels):
+        raise RunRefused("\n".join(unmet))  # a driver without a channel it declared
+    if prepared.store is None:
+        create_store(prepared, channels, warnings)

@@ -82,6 +82,8 @@ def read_station(path: Path | None, *, sim: bool) -> tuple[Station, str]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise StationError(f"{path}: cannot read station file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise StationError(f"{path}: not a text file (UTF-8 expected)") from None
     station = parse_station(text, str(path))
     if station.uses_sim and not sim:
         raise StationError(f"{path}: addresses sim:... are the simulated bench: use --sim")
