@@ -30,14 +30,10 @@ class OneLine(logging.Formatter):
         return f"{self.prog}: {record.name}: {text}"
 
 
-def library_logs_to_file(path: Path) -> None:
-    """Library warnings and errors, with tracebacks, to the run's log file."""
-    _install(_file_handler(path))
-
-
 @contextlib.contextmanager
 def library_logs_kept_in(path: Path) -> Iterator[None]:
-    """The same, for one run of a longer-lived process (the TUI runs several plans)."""
+    """Library warnings and errors, with tracebacks, to one run's log file while it runs (a
+    process may run several plans: the TUI)."""
     handler = _file_handler(path)
     _install(handler)
     try:

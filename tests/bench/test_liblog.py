@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.liblog import library_logs_to_file, library_logs_to_stderr
+from bench.liblog import library_logs_kept_in, library_logs_to_stderr
 
 
 @pytest.fixture(autouse=True)
@@ -46,10 +46,8 @@ def test_stderr_gets_one_line_without_a_traceback(capsys: pytest.CaptureFixture[
 
 def test_the_run_log_keeps_the_traceback(tmp_path: Path) -> None:
     log = tmp_path / "run" / "hpbench.log"
-    library_logs_to_file(log)
-    asyncio_fatal_error()
-    for handler in logging.getLogger().handlers:
-        handler.flush()
+    with library_logs_kept_in(log):
+        asyncio_fatal_error()
     text = log.read_text()
     assert "asyncio ERROR Fatal error" in text
     assert "Traceback" in text and "ValueError: unpack requires a buffer of 4 bytes" in text
