@@ -136,7 +136,7 @@ class SimBench:
         modbus: dict[str, ModbusDeviceSim] = {
             "heat_meter": KamstrupSim(m, f),
             "chamber_f4t": WatlowF4TSim(m, faults=f),
-            "heat_pump_nibe": NibeSim(m, f),
+            "heat_pump_nibe": NibeSim(m, faults=f),
             "io_module": DigitalOutputSim(m, faults=f, sg_ready=("do0", "do1")),
         }
         found: dict[str, str] = {}

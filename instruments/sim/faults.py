@@ -56,7 +56,7 @@ LAB_APPLICABLE: dict[str, frozenset[FaultKind]] = {
     "pa_idu": LINK | {FaultKind.OVER_RANGE},
     "chamber_f4t": LINK,
     "heat_pump_nibe": LINK,
-    "io_module": LINK,
+    "io_module": LINK | {FaultKind.IGNORE_WRITES},
 }
 INJECTABLE = APPLICABLE | LAB_APPLICABLE
 

@@ -28,12 +28,15 @@ class DigitalOutputSim(ModbusDeviceSim):
             self.bindings = self._wired(sg_ready)
 
     def _wired(self, contacts: tuple[str, str]) -> Mapping[str, Binding]:
-        def setter(name: str) -> Any:
+        def binding(name: str) -> Binding:
+            def read(model: BenchModel) -> float:
+                return self._store.get(name, 0.0)
+
             def write(model: BenchModel, value: float) -> None:
                 self._store[name] = value
                 c1, c2 = (bool(self._store.get(c)) for c in contacts)
                 model.heat_pump.running = not (c1 and not c2)  # (1, 0): state 1, blocked
 
-            return write
+            return Binding(read, write)
 
-        return {c: Binding(lambda m, c=c: self._store.get(c, 0.0), setter(c)) for c in contacts}
+        return {c: binding(c) for c in contacts}

@@ -44,8 +44,12 @@ async def test_f4t_set_points_drive_the_chamber_as_the_espec_does(mixed):
     read = await i["chamber"].read()
     assert read["temperature"].quality is Quality.OK
     assert read["temperature"].value == pytest.approx(chamber.temp_meas, abs=1.0)
+    assert await i["chamber"].read_mode() == "constant"  # read back: the safe state's check
     await i["chamber"].set_mode("standby")
     assert chamber.mode == "STANDBY"
+    assert await i["chamber"].read_mode() == "standby"
+    chamber.mode = "CONSTANT"  # someone at the panel: the read-back shows it
+    assert await i["chamber"].read_mode() == "constant"
 
 
 async def test_nibe_flow_set_point_reaches_the_unit(mixed):
@@ -68,3 +72,9 @@ async def test_the_unit_obeys_its_sg_ready_contacts(mixed):
     assert hp.running
     writes = [(w.channel, w.value) for w in sim.modbus["io_module"].writes]
     assert writes[-2:] == [("do0", 0.0), ("do1", 1.0)]  # off before on, decision 0282
+
+
+async def test_every_polled_nibe_register_reads_a_valid_value(mixed):
+    _, i = mixed
+    bad = {k: r.detail for k, r in (await i["unit"].read()).items() if r.quality is not Quality.OK}
+    assert bad == {}
