@@ -13,7 +13,7 @@ import pytest
 
 from bench.run.actuation import SwitchedUnit, actuate, commanded
 from bench.run.commands import SetHeatPump
-from bench.run.safe_state import reach_safe_state
+from bench.run.safe_state import ATTEMPTS, reach_safe_state
 from bench.station import Station, StationError, build_instruments, load_station
 from instruments.clock import ScaledClock
 from instruments.sim.bench import SimBench
@@ -113,5 +113,5 @@ async def test_contacts_that_do_not_move_leave_the_safe_state_unconfirmed(bench)
     )
     assert not report.heat_pump_off
     assert "not confirmed" in report.unconfirmed["heat_pump"]
-    assert errors.count("heat_pump") == 4  # every attempt, each read back
+    assert errors.count("heat_pump") == ATTEMPTS  # every attempt, each read back
     assert sim.model.heat_pump.running  # nothing pretended the unit stopped
