@@ -27,8 +27,12 @@ COMMANDS: dict[str, str] = {
     "air": "climate_chamber",
     "water": "hydraulic_module",
     "heat_pump": "heat_pump",
+    "heat_pump_switch": "io_module",
 }
-"""`[commands]` keys and the role whose driver each must have."""
+"""`[commands]` keys and the role whose driver each must have. `heat_pump_switch`: the
+digital-output module whose SG-Ready contacts start and stop the unit, for a unit whose map
+has no on/off register (bench/run/actuation.py, docs/decisions/0283)."""
+SWITCH = "heat_pump_switch"
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _SOURCE = re.compile(r"^([a-z][a-z0-9_]{0,31})\.([A-Za-z0-9_]+)$")
@@ -60,7 +64,7 @@ class Derived:
 @dataclass(frozen=True)
 class StationLayout:
     members: Mapping[str, Member]
-    commands: Mapping[str, str]  # role -> instrument name
+    commands: Mapping[str, str]  # role (or SWITCH) -> instrument name
     mapped: Mapping[str, tuple[str, ...]]  # quantity -> source channel ids, from [quantities]
     factors: Mapping[str, float]  # quantity -> unit factor (mapped quantities, where not 1)
 
@@ -88,7 +92,9 @@ class StationLayout:
                     (loc, f"{value} ({members[value].driver}) drives a {plays}, not a {role}")
                 )
             else:
-                chosen[role] = value
+                chosen[key if key == SWITCH else role] = value
+        if SWITCH in chosen and "heat_pump" not in chosen:
+            problems.append((("commands", SWITCH), "switches no heat pump: the station has none"))
         mapped: dict[str, tuple[str, ...]] = {}
         factors: dict[str, float] = {}
         for name, value in (quantities or {}).items():

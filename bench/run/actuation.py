@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from bench.permissives import FlowSource, Permissives, check_permissives
 from bench.run.commands import Command, SafeState, SetAir, SetHeatPump, SetWater
 from bench.run.safe_state import OnError, reach_safe_state
 from bench.station import BenchState
-from bench.station_layout import StationLayout
-from instruments.base import Instrument
+from bench.station_layout import SWITCH, StationLayout
+from instruments.base import Instrument, Reading
+from instruments.io_module.modbus_outputs import SG_READY_CHANNEL
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -22,10 +23,54 @@ def commanded(
 ) -> dict[str, Instrument]:
     """Role -> the instrument commanding it (`Station.layout.command_instruments()`): set
     points, safe state and permissives address roles, whatever the instruments are called.
-    None: the instruments are keyed by role already."""
+    None: the instruments are keyed by role already. With a `heat_pump_switch` the heat pump
+    is the unit as switched through that module's SG-Ready contacts (`SwitchedUnit`)."""
     if commands is None:
         return dict(instruments)
-    return {role: instruments[name] for role, name in commands.items()}
+    found = {role: instruments[name] for role, name in commands.items() if role != SWITCH}
+    if SWITCH in commands:
+        unit = SwitchedUnit(found["heat_pump"], instruments[commands[SWITCH]])
+        found["heat_pump"] = cast(Instrument, unit)
+    return found
+
+
+class SwitchedUnit:
+    """A unit whose map has no on/off register (NIBE), as the engine, the safe state and the
+    controller see it: run / stop go to its SG-Ready contacts on a digital-output module
+    (state 2 "normal" runs, state 1 "blocked" stops, docs/protocols.md §3.3), confirmed by
+    the module's read-back; everything else goes to the unit's own driver. Why not a driver
+    of its own: docs/decisions/0283-unit-switched-through-sg-ready.md."""
+
+    RUN, STOP = 2, 1
+
+    def __init__(self, unit: Any, switch: Any) -> None:
+        self.unit, self.switch = unit, switch
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.unit, name)
+
+    async def set_running(self, on: bool) -> None:
+        await self.switch.set_sg_ready(self.RUN if on else self.STOP)
+
+    async def read_command(self, command: str) -> Reading:
+        source = self.unit if command != "running" else None
+        reading: Reading = (
+            await source.read_command(command)
+            if source is not None
+            else (await self.switch.read())[SG_READY_CHANNEL]
+        )
+        return reading
+
+    def command_value(self, command: str, on: bool) -> float | None:
+        if command != "running":
+            value: float | None = self.unit.command_value(command, on)
+            return value
+        return float(self.RUN if on else self.STOP)
+
+    async def set_demand(self, percent: float) -> None:
+        """0 is "follow the set point", all a unit without a demand register does."""
+        if percent or "demand" in self.unit.regmap.commands:
+            await self.unit.set_demand(percent)
 
 
 def flow_meter(

@@ -42,6 +42,7 @@ class WatlowF4T(ModbusMapInstrument):
         super().__init__(name, address, map=map, device_id=device_id, timeout_s=timeout_s)
         self.humidity_by = checked_mode(humidity_by, "F4T")
         self.pressure_pa = pressure_pa
+        self._off_mode = "standby"
 
     def channels(self) -> dict[str, str]:
         found = super().channels()
@@ -81,3 +82,11 @@ class WatlowF4T(ModbusMapInstrument):
                 address=self.address,
             )  # fmt: skip
         await self._switch("running", mode == "constant")
+        self._off_mode = mode if mode != "constant" else self._off_mode
+
+    async def read_mode(self) -> str:
+        """The mode loop 1 is in, read back (the safe state's confirmation and the chamber
+        permissive): "constant" when in auto, else the off mode last asked for - the F4T
+        has one "off" for both standby and off."""
+        held = (await self.read_command("running")).value
+        return "constant" if held == self.command_value("running", True) else self._off_mode

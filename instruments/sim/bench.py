@@ -7,7 +7,9 @@ drivers see exactly the endpoints they would see in a lab: a SCPI socket, two Mo
 A real lab's layout is served too, from the same model (bench/stations/sim_lab.toml): a DAQ970A
 data logger with the water Pt100s on 101 / 102, a Kamstrup MULTICAL heat meter for the flow, and
 two analysers splitting the unit's input (feeds.py): a WT333E on the outdoor unit's three-phase
-supply, a WT310E on the indoor unit's.
+supply, a WT310E on the indoor unit's. The vendor-map devices of a mixed lab are served as well
+(stations/lab_wt333e_daq970a_f4t_nibe.toml): a Watlow F4T chamber, a NIBE S-series unit and
+the Moxa digital-output module whose SG-Ready contacts start and stop that unit.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from instruments.power_analyser.yokogawa_wt import WT_MODELS
 from instruments.sim.espec_server import EspecServer
 from instruments.sim.faults import FaultInjector
 from instruments.sim.feeds import indoor, outdoor
+from instruments.sim.io_module import DigitalOutputSim
 from instruments.sim.keysight_daq import DaqSim
 from instruments.sim.line_server import LineServer
-from instruments.sim.modbus_devices import KamstrupSim
+from instruments.sim.modbus_devices import KamstrupSim, NibeSim, WatlowF4TSim
 from instruments.sim.modbus_servers import (
     HeatPumpSim,
     HydraulicModuleSim,
@@ -58,6 +61,9 @@ class Endpoints:
     heat_meter: str
     pa_odu: str
     pa_idu: str
+    chamber_f4t: str
+    heat_pump_nibe: str
+    io_module: str
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -127,15 +133,22 @@ class SimBench:
             ),
             "pa_idu": Wt310Server(m, f, serial="C2SIM0002", feed=indoor, role="pa_idu"),
         }
-        meter = KamstrupSim(m, f)
+        modbus: dict[str, ModbusDeviceSim] = {
+            "heat_meter": KamstrupSim(m, f),
+            "chamber_f4t": WatlowF4TSim(m, faults=f),
+            "heat_pump_nibe": NibeSim(m, faults=f),
+            "io_module": DigitalOutputSim(m, faults=f, sg_ready=("do0", "do1")),
+        }
         found: dict[str, str] = {}
         for name, server in line.items():
             self._closers.append(server.stop)
             port = await self._proxied(name, await server.start(HOST), "line")
             found[name] = f"TCPIP::{HOST}::{port}::SOCKET"
-        self._closers.append(meter.stop)
-        port = await self._proxied("heat_meter", await meter.start(HOST), "mbap")
-        found["heat_meter"] = f"tcp://{HOST}:{port}"
+        for name, device in modbus.items():
+            self._closers.append(device.stop)
+            self.modbus[name] = device
+            port = await self._proxied(name, await device.start(HOST), "mbap")
+            found[name] = f"tcp://{HOST}:{port}"
         return found
 
     async def stop(self) -> None:

@@ -54,6 +54,9 @@ LAB_APPLICABLE: dict[str, frozenset[FaultKind]] = {
     "heat_meter": LINK | {FaultKind.MODBUS_EXCEPTION, FaultKind.OVER_RANGE},
     "pa_odu": LINK | {FaultKind.OVER_RANGE},
     "pa_idu": LINK | {FaultKind.OVER_RANGE},
+    "chamber_f4t": LINK,
+    "heat_pump_nibe": LINK,
+    "io_module": LINK | {FaultKind.IGNORE_WRITES},
 }
 INJECTABLE = APPLICABLE | LAB_APPLICABLE
 

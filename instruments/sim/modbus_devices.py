@@ -56,7 +56,8 @@ F4T_BINDINGS: Mapping[str, Binding] = {
 }
 
 NIBE_BINDINGS: Mapping[str, Binding] = {
-    **HEAT_PUMP_BINDINGS,
+    # not Stiebel's `operating_mode` (NIBE's has other values: plain memory here)
+    **{k: b for k, b in HEAT_PUMP_BINDINGS.items() if k != "operating_mode"},
     "condenser_temp": Binding(lambda m: m.heat_pump.own_supply_c + 1.5),
     "calculated_supply_s1": Binding(lambda m: m.heat_pump.flow_temp_sp),
     "priority": Binding(lambda m: 30.0 if m.heat_pump.compressor_hz > 0 else 10.0),
@@ -112,6 +113,13 @@ class NibeSim(ModbusDeviceSim):
     role: ClassVar[str] = "heat_pump"
     default_map: ClassVar[str] = "nibe_s_series"
     bindings: Mapping[str, Binding] = NIBE_BINDINGS
+
+    def __init__(self, model: BenchModel, **kw: Any) -> None:
+        super().__init__(model, **kw)
+        # settings a unit always holds (read as "not available" otherwise): the map's default
+        # curve 9, no offset, and a maximum supply temperature above every rating point
+        self._store.update(heating_curve_s1=9.0, heating_offset_s1=0.0, max_supply_s1=65.0)
+        self._store.update(operating_mode=0.0)
 
 
 class DaikinSim(ModbusDeviceSim):
