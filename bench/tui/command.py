@@ -43,6 +43,8 @@ def tui_command(
     from bench.tui.session import Session, open_bench
 
     try:
+        # before the bench is opened: an unusable folder is refused without starting anything
+        check_results_dir(Path(results), 0.0)
         with open_bench(Path(station) if station else None, sim=sim, speed=speed) as bench:
             where = str(bench.station_path or "the simulated bench's station")
             telemetry = telemetry_for_run(mqtt, bench.station_text, where)
