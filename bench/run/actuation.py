@@ -53,12 +53,11 @@ class SwitchedUnit:
         await self.switch.set_sg_ready(self.RUN if on else self.STOP)
 
     async def read_command(self, command: str) -> Reading:
-        source = self.unit if command != "running" else None
-        reading: Reading = (
-            await source.read_command(command)
-            if source is not None
-            else (await self.switch.read())[SG_READY_CHANNEL]
-        )
+        reading: Reading
+        if command == "running":  # the contacts, as the module reads them back
+            reading = (await self.switch.read())[SG_READY_CHANNEL]
+        else:
+            reading = await self.unit.read_command(command)
         return reading
 
     def command_value(self, command: str, on: bool) -> float | None:
