@@ -77,6 +77,7 @@ async def until_offline(sub) -> None:
 
 
 def test_a_bad_mqtt_url_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "results").mkdir()  # a usable results folder: the URL is what is refused
     done = subprocess.run(
         [sys.executable, "-m", "bench.cli", "tui", "--sim", "--mqtt", "http://broker:80"],
         capture_output=True,
