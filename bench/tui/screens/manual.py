@@ -71,12 +71,13 @@ class ManualScreen(Screen[None]):
     def on_mount(self) -> None:
         self._prefilled = False
         self._filled: dict[str, str] = {}  # what the form last showed as the device's value
-        self._fresh = True
+        self._unread = self._all_keys()  # fields to take from the devices whatever they show
 
     def on_screen_suspend(self) -> None:
         # left for another screen (not a dialog over this one): the next visit starts from what
         # the devices are set to then, not from what was typed on this one
-        self._fresh = not isinstance(self.app.screen_stack[-1], ModalScreen)
+        if not isinstance(self.app.screen_stack[-1], ModalScreen):
+            self._unread = self._all_keys()
 
     def on_screen_resume(self) -> None:
         self._prefilled = False
@@ -94,10 +95,13 @@ class ManualScreen(Screen[None]):
         if not self._prefilled and live.frame is not None:
             self._prefilled = self._prefill(live.frame)
 
+    def _all_keys(self) -> set[str]:
+        return {pair.key for pair in self.hp.session.setpoint_pairs()}
+
     def _prefill(self, frame: Frame) -> bool:
         """Start from what the devices are set to now; a value the operator typed stays.
         False while a set point had no usable reading (stale at the first frame): the next
-        frame fills it."""
+        frame fills it, and a field counts as taken from its device only once it was."""
         complete = True
         for pair in self.hp.session.setpoint_pairs():
             value = frame.value(pair.setpoint)
@@ -108,9 +112,9 @@ class ManualScreen(Screen[None]):
                 complete = False
                 continue
             field = fields.first(Input)
-            if self._fresh or field.value in ("", self._filled.get(pair.key)):
+            if pair.key in self._unread or field.value in ("", self._filled.get(pair.key)):
                 field.value = self._filled[pair.key] = f"{value:g}"
-        self._fresh = False
+            self._unread.discard(pair.key)
         running_channel = self.hp.session.command_channel("heat_pump", "running")
         running = frame.value(running_channel) if running_channel else None
         if running is not None:

@@ -168,3 +168,37 @@ async def test_the_manual_form_shows_what_the_devices_are_set_to_now(
             pass
         await pilot.press("m")
         await until(pilot, lambda: field() == "12.5")
+
+
+async def test_the_form_takes_the_devices_value_once_it_can_be_read_again(
+    make_app: MakeApp, session: Session
+) -> None:
+    """Defect 7, again: back on the form while the chamber did not answer, the first frame had
+    no set point to show, the visit was counted as filled, and a value typed before stayed."""
+    app = make_app()
+    events = session.events.subscribe("test", maxsize=10_000)
+    assert session.bench.simulator is not None
+    faults = session.bench.simulator.faults
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: session.connected and app.live.frame is not None)
+        await pilot.press("m")
+        field = lambda: app.screen.query_one("#in-air_temperature", Input)  # noqa: E731
+        await until(pilot, lambda: field().value != "")
+        field().value = "18"  # typed, never sent
+        await pilot.press("b")
+        session.command(SetAir(12.5, None))
+        await next_event(events, lambda e: e.kind == "command" and "SetAir" in e.message)
+        frames = session.frames.subscribe("test")
+        while (await asyncio.wait_for(frames.get(), 30)).value(SET_AIR) != 12.5:
+            pass
+        faults.inject("climate_chamber", "drop")
+        while (await asyncio.wait_for(frames.get(), 30)).value(SET_AIR) is not None:
+            pass
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, ManualScreen))
+        for _ in range(3):  # the form has drawn frames without the set point
+            assert (await asyncio.wait_for(frames.get(), 30)).value(SET_AIR) is None
+            await pilot.pause()
+        assert field().value == "18"
+        faults.clear("climate_chamber")
+        await until(pilot, lambda: field().value == "12.5")
