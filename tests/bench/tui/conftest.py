@@ -6,11 +6,14 @@ Tests wait for the engine's own events (with a timeout), never for a wall-clock 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import textual.app
+from textual._wait import wait_for_idle
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
@@ -29,6 +32,21 @@ LONG_PLAN = HERE / "plans" / "long.yaml"  # a point lasts long enough to act on 
 BROKEN_PLAN = HERE / "plans" / "broken.yaml"
 SPEED = 200.0
 TIMEOUT_S = 60.0
+
+
+KEY_IDLE_WAIT_S = 0.05
+
+
+@pytest.fixture(autouse=True)
+def brisk_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pilot.press` waits, after each key, for the process to go idle, up to 1 s, twice. With
+    the simulated bench at 200x the process is never idle, so each key cost 2 wall seconds
+    (400 bench seconds): a quick plan could end, or a set phase pass, between the key that
+    starts it and the next one, and the test after it timed out. Bounded here; the press still
+    waits until the screen has handled every message (`Pilot._wait_for_screen`)."""
+    monkeypatch.setattr(
+        textual.app, "wait_for_idle", functools.partial(wait_for_idle, max_sleep=KEY_IDLE_WAIT_S)
+    )
 
 
 @pytest.fixture

@@ -65,9 +65,15 @@ IN_PHASE = re.compile(
 
 async def test_eta_counts_down_while_setting(make_app: MakeApp, session: Session) -> None:
     """The engine estimates a set phase as a fixed length: the header takes off the time spent
-    (it froze before: time in phase + ETA grew with every second of setting)."""
+    (it froze before: time in phase + ETA grew with every second of setting).
+
+    The chamber lacks capacity, so the point stays in setting however long the pilot's key
+    press waits for the app to settle (the five minutes of a 1 K/min ramp are 1.5 wall seconds
+    at 200x: a plain start could leave setting before the test looks)."""
     app = make_app(LONG_PLAN)
     events = session.events.subscribe("test", maxsize=10_000)
+    assert session.bench.simulator is not None
+    session.bench.simulator.faults.inject("climate_chamber", "chamber_stuck", offset=3.0)
     async with app.run_test(size=(100, 30)) as pilot:
         await start_plan(pilot, app)
         await next_event(events, state_to("setting"))

@@ -247,10 +247,12 @@ async def test_plan_problems_show_with_file_and_line(make_app: MakeApp, tmp_path
     app = make_app(plan)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("p")
-        await until(pilot, lambda: "not a valid plan" in screen_text(app))
-        text = screen_text(app)
-        assert "\n broken.yaml:8: points[0].air.wet_bulb_c" in text
-        assert "\n broken.yaml:11: points[1].air.dry_bulb_c" in text
+        problems = (
+            "not a valid plan",
+            "\n broken.yaml:8: points[0].air.wet_bulb_c",
+            "\n broken.yaml:11: points[1].air.dry_bulb_c",
+        )
+        await until(pilot, lambda: all(p in screen_text(app) for p in problems))
         await pilot.press("g")
         await pilot.pause()
         assert not app.session.running
