@@ -49,7 +49,7 @@ from bench.run.runner import (
     Prepared,
     RunRefused,
     bench_channels,
-    check_interlock_channels,
+    check_live_channels,
     create_store,
     make_engine,
     prepare_new,
@@ -593,7 +593,7 @@ class BenchController:
     ) -> Path:
         bench = self.bench
         try:
-            check_interlock_channels(prepared.station, self.channels())
+            check_live_channels(prepared, self.channels())
         except RunRefused:
             if prepared.store is not None:
                 await asyncio.to_thread(prepared.store.close)

@@ -18,13 +18,13 @@ from bench.plan import PlanError
 from bench.run.campaign import campaign_summary
 from bench.run.finish import Finished
 from bench.run.identity import IdentityRefused, check_unit_identity
-from bench.run.planning import PlanNotRunnable, unmeasured
+from bench.run.planning import PlanNotRunnable
 from bench.run.progress import results_table, show_progress
 from bench.run.runner import (
     EXIT_BAD_INPUT,
     Prepared,
     RunRefused,
-    check_interlock_channels,
+    check_live_channels,
     create_store,
     prepare_new,
     prepare_resume,
@@ -170,8 +170,6 @@ def _ready(
     if unit:  # the engine records it as an event when it connects
         console.print(f"warning: {unit}", style="yellow", markup=False)
     channels = controller.channels()
-    check_interlock_channels(prepared.station, channels)
-    if unmet := unmeasured(prepared.plan, prepared.station, channels):
-        raise RunRefused("\n".join(unmet))  # a driver without a channel it declared
+    check_live_channels(prepared, channels)
     if prepared.store is None:
         create_store(prepared, channels, warnings)

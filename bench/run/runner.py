@@ -30,7 +30,7 @@ from bench.run.engine import Engine, Event
 from bench.run.frame import Frame
 from bench.run.identity import check_unit_identity
 from bench.run.measure import make_measure
-from bench.run.planning import judgement, point_specs
+from bench.run.planning import judgement, point_specs, unmeasured
 from bench.run.points import WATER_FLOW
 from bench.run.sequencer import Phase
 from bench.station import (
@@ -273,6 +273,15 @@ def check_interlock_channels(station: Station, channels: dict[str, str]) -> None
                 f"{where} interlocks[{index}] {lock.name!r}: no channel {lock.channel!r}; "
                 f"the bench has {known or 'no channel of that instrument'}"
             )
+
+
+def check_live_channels(prepared: Prepared, channels: dict[str, str]) -> None:
+    """Once the bench answered, before any run directory or engine: the interlocks' channels
+    exist and every quantity the plan needs is among the connected drivers' channels with its
+    unit (RunRefused names the station's file:line). `hpbench run` and the TUI both call it."""
+    check_interlock_channels(prepared.station, channels)
+    if unmet := unmeasured(prepared.plan, prepared.station, channels):
+        raise RunRefused("\n".join(unmet))  # a driver without a channel it declared
 
 
 def bench_channels(station: Station, instruments: Mapping[str, Instrument]) -> dict[str, str]:
