@@ -71,13 +71,15 @@ class ManualScreen(Screen[None]):
     def on_mount(self) -> None:
         self._prefilled = False
         self._filled: dict[str, str] = {}  # what the form last showed as the device's value
-        self._unread = self._all_keys()  # fields to take from the devices whatever they show
+        self._unread = self._all_keys()  # fields not yet taken from their device this visit
+        self._left: dict[str, str] = {}  # what each field showed when the last visit ended
 
     def on_screen_suspend(self) -> None:
         # left for another screen (not a dialog over this one): the next visit starts from what
         # the devices are set to then, not from what was typed on this one
         if not isinstance(self.app.screen_stack[-1], ModalScreen):
             self._unread = self._all_keys()
+            self._left = {f.id or "": f.value for f in self.query(Input)}
 
     def on_screen_resume(self) -> None:
         self._prefilled = False
@@ -101,7 +103,8 @@ class ManualScreen(Screen[None]):
     def _prefill(self, frame: Frame) -> bool:
         """Start from what the devices are set to now; a value the operator typed stays.
         False while a set point had no usable reading (stale at the first frame): the next
-        frame fills it, and a field counts as taken from its device only once it was."""
+        frame fills it. Until a field has been taken from its device this visit, what it
+        still shows from the last visit is replaced; what the operator types now never is."""
         complete = True
         for pair in self.hp.session.setpoint_pairs():
             value = frame.value(pair.setpoint)
@@ -112,7 +115,8 @@ class ManualScreen(Screen[None]):
                 complete = False
                 continue
             field = fields.first(Input)
-            if pair.key in self._unread or field.value in ("", self._filled.get(pair.key)):
+            left_over = pair.key in self._unread and field.value == self._left.get(field.id or "")
+            if left_over or field.value in ("", self._filled.get(pair.key)):
                 field.value = self._filled[pair.key] = f"{value:g}"
             self._unread.discard(pair.key)
         running_channel = self.hp.session.command_channel("heat_pump", "running")

@@ -37,16 +37,18 @@ TIMEOUT_S = 60.0
 KEY_IDLE_WAIT_S = 0.05
 
 
-@pytest.fixture(autouse=True)
-def brisk_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`pilot.press` waits, after each key, for the process to go idle, up to 1 s, twice. With
-    the simulated bench at 200x the process is never idle, so each key cost 2 wall seconds
-    (400 bench seconds): a quick plan could end, or a set phase pass, between the key that
-    starts it and the next one, and the test after it timed out. Bounded here; the press still
-    waits until the screen has handled every message (`Pilot._wait_for_screen`)."""
-    monkeypatch.setattr(
-        textual.app, "wait_for_idle", functools.partial(wait_for_idle, max_sleep=KEY_IDLE_WAIT_S)
-    )
+async def press_now(pilot: Pilot, key: str) -> None:
+    """`pilot.press` for a key whose effect the test must catch early. A press waits, after the
+    key, for the process to go idle, up to 1 s, twice; with the simulated bench at 200x the
+    process is never idle, so the press took 2 wall seconds (400 bench seconds), and a quick
+    plan could end, or a set phase pass, before the test looked. Here that wait is bounded;
+    the press still returns only once the screen has handled every pending message
+    (docs/decisions/0290). For app-wide keys (`g` on the plan screen, `s`, `space`), not for
+    keys that switch screens."""
+    with pytest.MonkeyPatch.context() as patch:
+        brisk = functools.partial(wait_for_idle, max_sleep=KEY_IDLE_WAIT_S)
+        patch.setattr(textual.app, "wait_for_idle", brisk)
+        await pilot.press(key)
 
 
 @pytest.fixture

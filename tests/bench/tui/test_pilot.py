@@ -21,6 +21,7 @@ from .conftest import (
     LONG_PLAN,
     QUICK_PLAN,
     next_event,
+    press_now,
     screen_text,
     state_to,
     until,
@@ -34,7 +35,7 @@ async def start_plan(pilot, app: HpbenchApp) -> None:
     await until(pilot, lambda: app.session.connected)
     await pilot.press("p")
     await until(pilot, lambda: "2 points (A15W35, A12W35)" in screen_text(app))
-    await pilot.press("g")
+    await press_now(pilot, "g")  # the test sees the plan's first minutes
 
 
 async def test_start_pause_resume_skip_abort(make_app: MakeApp, session: Session) -> None:

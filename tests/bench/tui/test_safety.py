@@ -12,14 +12,17 @@ from pathlib import Path
 
 from textual.widgets import Input
 
+from bench.run.bus import Subscription
 from bench.run.commands import SetAir
+from bench.run.engine import Event
+from bench.run.frame import Frame
 from bench.store import RunStore
 from bench.tui.app import HpbenchApp
 from bench.tui.screens.confirm import ConfirmScreen
 from bench.tui.screens.manual import ManualScreen
 from bench.tui.session import Bench, Session
 
-from .conftest import LONG_PLAN, QUICK_PLAN, next_event, screen_text, state_to, until
+from .conftest import LONG_PLAN, QUICK_PLAN, next_event, press_now, screen_text, state_to, until
 from .test_pilot import start_plan
 
 SET_AIR = "climate_chamber.temperature_sp"
@@ -126,7 +129,7 @@ async def test_skip_acts_only_on_the_point_the_dialog_named(
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await start_plan(pilot, app)
         await next_event(events, state_to("setting"))
-        await pilot.press("b", "s")
+        await press_now(pilot, "s")  # asked while the quick plan's first point runs
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         dialog = app.screen
         assert isinstance(dialog, ConfirmScreen)
@@ -149,6 +152,17 @@ async def test_a_command_without_a_connected_bench_fails_at_once(session: Sessio
     assert done.done() and "not connected" in str(done.exception())
 
 
+async def set_air_to_12_5(session: Session, events: Subscription[Event]) -> Subscription[Frame]:
+    """Set the chamber from outside the form; returns the frames, read up to the first that
+    shows the new set point."""
+    session.command(SetAir(12.5, None))
+    await next_event(events, lambda e: e.kind == "command" and "SetAir" in e.message)
+    frames = session.frames.subscribe("test")
+    while (await asyncio.wait_for(frames.get(), 30)).value(SET_AIR) != 12.5:
+        pass
+    return frames
+
+
 async def test_the_manual_form_shows_what_the_devices_are_set_to_now(
     make_app: MakeApp, session: Session
 ) -> None:
@@ -161,11 +175,7 @@ async def test_the_manual_form_shows_what_the_devices_are_set_to_now(
         field = lambda: app.screen.query_one("#in-air_temperature", Input).value  # noqa: E731
         await until(pilot, lambda: field() not in ("", "12.5"))
         await pilot.press("b")
-        session.command(SetAir(12.5, None))
-        await next_event(events, lambda e: e.kind == "command" and "SetAir" in e.message)
-        frames = session.frames.subscribe("test")
-        while (await asyncio.wait_for(frames.get(), 30)).value(SET_AIR) != 12.5:
-            pass
+        await set_air_to_12_5(session, events)
         await pilot.press("m")
         await until(pilot, lambda: field() == "12.5")
 
@@ -186,11 +196,7 @@ async def test_the_form_takes_the_devices_value_once_it_can_be_read_again(
         await until(pilot, lambda: field().value != "")
         field().value = "18"  # typed, never sent
         await pilot.press("b")
-        session.command(SetAir(12.5, None))
-        await next_event(events, lambda e: e.kind == "command" and "SetAir" in e.message)
-        frames = session.frames.subscribe("test")
-        while (await asyncio.wait_for(frames.get(), 30)).value(SET_AIR) != 12.5:
-            pass
+        frames = await set_air_to_12_5(session, events)
         faults.inject("climate_chamber", "drop")
         while (await asyncio.wait_for(frames.get(), 30)).value(SET_AIR) is not None:
             pass
