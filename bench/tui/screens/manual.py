@@ -71,14 +71,13 @@ class ManualScreen(Screen[None]):
     def on_mount(self) -> None:
         self._prefilled = False
         self._filled: dict[str, str] = {}  # what the form last showed as the device's value
-        self._unread = self._all_keys()  # fields not yet taken from their device this visit
-        self._left: dict[str, str] = {}  # what each field showed when the last visit ended
+        # what each field showed when the last visit ended, until its device is read this visit
+        self._left: dict[str, str] = {}
 
     def on_screen_suspend(self) -> None:
         # left for another screen (not a dialog over this one): the next visit starts from what
         # the devices are set to then, not from what was typed on this one
         if not isinstance(self.app.screen_stack[-1], ModalScreen):
-            self._unread = self._all_keys()
             self._left = {f.id or "": f.value for f in self.query(Input)}
 
     def on_screen_resume(self) -> None:
@@ -97,9 +96,6 @@ class ManualScreen(Screen[None]):
         if not self._prefilled and live.frame is not None:
             self._prefilled = self._prefill(live.frame)
 
-    def _all_keys(self) -> set[str]:
-        return {pair.key for pair in self.hp.session.setpoint_pairs()}
-
     def _prefill(self, frame: Frame) -> bool:
         """Start from what the devices are set to now; a value the operator typed stays.
         False while a set point had no usable reading (stale at the first frame): the next
@@ -115,10 +111,9 @@ class ManualScreen(Screen[None]):
                 complete = False
                 continue
             field = fields.first(Input)
-            left_over = pair.key in self._unread and field.value == self._left.get(field.id or "")
+            left_over = self._left.pop(field.id or "", None) == field.value
             if left_over or field.value in ("", self._filled.get(pair.key)):
                 field.value = self._filled[pair.key] = f"{value:g}"
-            self._unread.discard(pair.key)
         running_channel = self.hp.session.command_channel("heat_pump", "running")
         running = frame.value(running_channel) if running_channel else None
         if running is not None:

@@ -41,6 +41,10 @@ async def start_plan(pilot, app: HpbenchApp) -> None:
 async def test_start_pause_resume_skip_abort(make_app: MakeApp, session: Session) -> None:
     app = make_app(LONG_PLAN)
     events = session.events.subscribe("test", maxsize=10_000)
+    # the chamber lacks capacity: the point stays in setting however long the keys take, so
+    # it is paused and resumed there, not some minutes later in its equilibrium
+    assert session.bench.simulator is not None
+    session.bench.simulator.faults.inject("climate_chamber", "chamber_stuck", offset=3.0)
     async with app.run_test(size=(80, 24)) as pilot:
         await start_plan(pilot, app)
         await next_event(events, state_to("setting"))
